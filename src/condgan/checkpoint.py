@@ -1,0 +1,73 @@
+"""Checkpoints that are safe to load and never half-written.
+
+Saving: write to a temporary file beside the target, fsync, then ``os.replace`` — a run killed at any
+moment leaves either the previous complete file or the new one. Loading: ``torch.load(weights_only=True)``
+only, so a checkpoint cannot run code; one that would need to is refused with an explanation.
+"""
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.utilities.types import _PATH
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt or unsafe to load."""
+
+
+def atomic_save(obj: Any, path: _PATH) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def load_checkpoint(path: _PATH, map_location: Any = "cpu") -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)`` with errors that say what is wrong and what to do."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"Checkpoint not found: {path}. Pass ckpt_path=<run folder>/checkpoints/last.ckpt of an existing run."
+        )
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"Refusing to load {path}: it needs unpickling of code, and condgan checkpoints hold only state "
+            f"dicts and plain config ({reason}). If you trust the file, load it with "
+            "torch.load(..., weights_only=False), keep only tensors/plain types and save it again."
+        ) from e
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
+        raise CheckpointError(f"Cannot read checkpoint {path}: it is truncated or corrupt ({e}).") from e
+
+
+class SafeCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint plugin with atomic saves and weights-only loads."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any = None) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
+        atomic_save(checkpoint, path)
+
+    def load_checkpoint(self, path: _PATH, map_location: Any = None, weights_only: bool | None = None) -> dict:
+        if weights_only is False:
+            raise CheckpointError("condgan loads checkpoints with weights_only=True only; do not pass weights_only=False.")
+        return load_checkpoint(path, map_location=map_location or "cpu")
