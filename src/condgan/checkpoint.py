@@ -71,3 +71,26 @@ class SafeCheckpointIO(TorchCheckpointIO):
         if weights_only is False:
             raise CheckpointError("condgan loads checkpoints with weights_only=True only; do not pass weights_only=False.")
         return load_checkpoint(path, map_location=map_location or "cpu")
+
+
+def load_generator(path: _PATH, map_location: Any = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the generator of a training checkpoint (in eval mode) and return it with the run's plain config.
+
+    Works from the checkpoint alone: the network is built from the config saved in it
+    (``hyper_parameters``, written by ``condgan.train``), then its ``generator.*`` weights are loaded.
+    """
+    import hydra  # here: a plain load_checkpoint should not pay for importing Hydra
+
+    ckpt = load_checkpoint(path, map_location=map_location)
+    config = ckpt.get("hyper_parameters") or {}
+    generator_cfg = config.get("model", {}).get("generator")
+    if generator_cfg is None or "state_dict" not in ckpt:
+        raise CheckpointError(
+            f"{path} is not a condgan training checkpoint (no model.generator config or state_dict); "
+            "use a <run folder>/checkpoints/*.ckpt written by run.py."
+        )
+    generator = hydra.utils.instantiate(generator_cfg)
+    prefix = "generator."
+    weights = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    generator.load_state_dict(weights)
+    return generator.eval(), config

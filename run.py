@@ -1,0 +1,21 @@
+"""Train a conditional GAN: ``python run.py experiment=train_mnist_gan.yaml trainer.max_epochs=20``."""
+
+import os
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+ROOT = Path(__file__).resolve().parent
+os.environ.setdefault("CONDGAN_ROOT", str(ROOT))  # paths.root_dir, wherever you run from
+
+
+@hydra.main(version_base="1.3", config_path=str(ROOT / "configs"), config_name="train.yaml")
+def main(cfg: DictConfig) -> None:
+    from condgan.train import train  # imported here so `--help` and config errors come fast
+
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""``train(cfg)``: build everything from the Hydra config, fit, test. ``run.py`` is the command line."""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+
+from condgan.checkpoint import SafeCheckpointIO
+from condgan.compat import map_gpus_flag
+from condgan.loggers import announce_wandb, close_loggers, resolve_wandb_mode
+
+log = logging.getLogger(__name__)
+
+
+def instantiate_group(group: DictConfig | None) -> list[Any]:
+    """Instantiate every ``_target_`` entry of a group such as ``callbacks`` or ``logger`` (None entries skipped)."""
+    return [hydra.utils.instantiate(c) for c in (group or {}).values() if isinstance(c, DictConfig) and "_target_" in c]
+
+
+@rank_zero_only
+def save_resolved_config(cfg: DictConfig, output_dir: str) -> None:
+    path = Path(output_dir) / "config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, path, resolve=True)
+
+
+def log_through_hydra() -> None:
+    """Lightning prints through its own handlers too; under Hydra the root logger (console + run log) suffices."""
+    if logging.getLogger().handlers:
+        for name in ("lightning.pytorch", "lightning.fabric"):
+            logging.getLogger(name).handlers.clear()
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit (and test) the configured model; returns the final metrics as plain floats."""
+    log_through_hydra()
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    save_resolved_config(cfg, cfg.paths.output_dir)
+    resolve_wandb_mode(cfg.get("logger"))
+
+    datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.datamodule)
+    model: L.LightningModule = hydra.utils.instantiate(cfg.model)
+    callbacks, loggers = instantiate_group(cfg.get("callbacks")), instantiate_group(cfg.get("logger"))
+    trainer: L.Trainer = hydra.utils.instantiate(
+        map_gpus_flag(cfg.trainer), callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
+    )
+    # The resolved config as plain types: logged as the run's hyperparameters (W&B config, CSV hparams.yaml)
+    # and saved in every checkpoint, so the networks can be rebuilt from a checkpoint alone.
+    model.save_hyperparameters(OmegaConf.to_container(cfg, resolve=True))
+    announce_wandb(loggers)
+
+    try:
+        if cfg.get("train", True):
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        if cfg.get("test", False):
+            trainer.test(model, datamodule=datamodule)  # the weights just trained; nothing reloaded
+    finally:
+        close_loggers()
+    log.info("Run folder: %s", cfg.paths.output_dir)
+    return {k: float(v) for k, v in trainer.callback_metrics.items()}
