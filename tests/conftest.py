@@ -8,7 +8,6 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 
 from condgan.data import sources
 from condgan.data.idx import write_idx
@@ -75,10 +74,7 @@ def run_cli(tiny_mnist, monkeypatch, tmp_path):
 
 
 def compose_config(*overrides: str, output_dir: Path):
-    """The composed training config, as run.py would see it, with the Hydra runtime set."""
+    """The composed training config, as run.py would see it, writing into ``output_dir``."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train.yaml", overrides=[f"hydra.run.dir={output_dir}", *overrides], return_hydra_config=True)
-        HydraConfig.instance().set_config(cfg)
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        return cfg
+        return compose("train.yaml", overrides=[f"paths.output_dir={output_dir}", *overrides])

@@ -51,3 +51,50 @@ def test_generator_rebuilt_from_checkpoint_alone(run_cli):
     generator, config = load_generator(run_dir / "checkpoints" / "last.ckpt")
     images = generator(torch.randn(3, generator.latent_dim), torch.tensor([0, 5, 9]))
     assert images.shape == (3, 1, 28, 28) and config["datamodule"]["dataset"] == "mnist"
+
+
+def test_wandb_is_offline_without_api_key(run_cli, monkeypatch, tmp_path):
+    for var in ("WANDB_API_KEY", "WANDB_MODE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc from `wandb login`
+    run_dir = run_cli("logger=wandb", "trainer.max_epochs=1", "test=false")
+    (wandb_run,) = (run_dir / "wandb").glob("offline-run-*")
+    assert list(wandb_run.glob("files/media/images/samples_*.png"))  # the epoch grid went to W&B too
+    assert f"wandb sync {wandb_run}" in (run_dir / "train.log").read_text()
+
+
+def test_killed_run_resumes_from_last_complete_checkpoint(tiny_mnist, run_cli, tmp_path):
+    """kill -9 while last.ckpt is rewritten every few batches: the file on disk always loads, and resumes."""
+    import hashlib
+    import subprocess
+    import sys
+    import time
+
+    from condgan.data import sources
+    from tests.conftest import ROOT, TINY_OVERRIDES
+
+    run_dir = tmp_path / "killed"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    # run.py in a child process, with the tiny data's MD5s patched in as the fixture does in this one.
+    launcher = (
+        f"import sys, runpy; from condgan.data import sources; sources.MD5['mnist'] = {sources.MD5['mnist']!r}; "
+        f"sys.argv = sys.argv[1:]; runpy.run_path({str(ROOT / 'run.py')!r}, run_name='__main__')"
+    )
+    args = [
+        "run.py", f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={run_dir}", *TINY_OVERRIDES,
+        "trainer.max_epochs=1000", "callbacks.timed_checkpoint.every_n_minutes=0.0005",  # every 30 ms
+    ]
+    child = subprocess.Popen([sys.executable, "-c", launcher, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not last.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert last.exists(), child.stderr.read().decode()[-2000:] if child.poll() is not None else "no checkpoint"
+        time.sleep(1.5)  # let it rewrite last.ckpt many times, then kill it at an arbitrary moment
+    finally:
+        child.kill()
+        child.wait()
+    ckpt = load_checkpoint(last)  # complete: never a half-written file
+    killed_epoch = ckpt["epoch"]
+    resumed = run_cli(f"ckpt_path={last}", f"trainer.max_epochs={killed_epoch + 2}", "test=false", run_dir=tmp_path / "resumed")
+    assert load_checkpoint(resumed / "checkpoints" / "last.ckpt")["global_step"] > ckpt["global_step"]
