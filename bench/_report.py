@@ -1,0 +1,32 @@
+"""Write a benchmark's section into docs/benchmarks.md, between markers, leaving the other sections alone."""
+
+import os
+import platform
+import re
+import sys
+from datetime import date
+from pathlib import Path
+
+import torch
+
+BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+HEADER = "# Benchmarks\n\nEvery number here was measured by the command shown with it; rerun it to refresh its section.\n"
+
+
+def machine() -> str:
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body`` plus how it was made."""
+    command = "python " + " ".join(sys.argv)
+    section = (
+        f"<!-- {name}:start -->\n{body.strip()}\n\n"
+        f"Measured {date.today()} on {machine()} with `{command}`.\n<!-- {name}:end -->"
+    )
+    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else HEADER
+    pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
+    text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
+    BENCHMARKS_MD.parent.mkdir(parents=True, exist_ok=True)
+    BENCHMARKS_MD.write_text(text)

@@ -1,0 +1,155 @@
+"""Training images/s of the assignment's model, three ways, side by side in one process.
+
+1. condgan: the Lightning module, datamodule and progress bar of `python run.py experiment=train_mnist_gan`;
+2. a plain PyTorch loop over the same in-memory uint8 tensors (the floor for any framework);
+3. the same plain loop fed by the assignment's data path: torchvision MNIST + Resize + ToTensor + Normalize
+   through a DataLoader (PIL work per image).
+
+    python bench/throughput.py [--steps 300] [--repeats 3]   # writes its section of docs/benchmarks.md
+"""
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+from _report import write_section
+from condgan.data.datamodule import load_split, to_unit_range
+from condgan.data.sources import ensure_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_model(data_dir: str) -> L.LightningModule:
+    """The assignment's experiment exactly as run.py composes it."""
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = compose("train.yaml", overrides=["experiment=train_mnist_gan", f"paths.data_dir={data_dir}", "paths.output_dir=."])
+    torch.manual_seed(0)
+    return hydra.utils.instantiate(cfg.model), cfg
+
+
+def plain_step(model: L.LightningModule, opt_g, opt_d, real: torch.Tensor, labels: torch.Tensor) -> None:
+    """What ConditionalGAN.training_step does, without Lightning: D step, then G step with D frozen."""
+    G, D, loss = model.generator, model.discriminator, model.loss
+    noise = torch.randn(len(real), G.latent_dim)
+    fake_labels = torch.randint(0, G.num_classes, (len(real),))
+    fake = G(noise, fake_labels)
+    d_loss = loss.discriminator(D(real, labels), D(fake.detach(), fake_labels))
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    D.requires_grad_(False)  # as Lightning's toggle_optimizer does: no D weight gradients in the G step
+    g_loss = loss.generator(D(fake, fake_labels))
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    D.requires_grad_(True)
+
+
+def time_plain_loop(model, batches, warmup: int, steps: int) -> float:
+    opt_g, opt_d = model.configure_optimizers()
+    it = iter(batches)
+    for _ in range(warmup):
+        plain_step(model, opt_g, opt_d, *next(it))
+    start = time.perf_counter()
+    for _ in range(steps):
+        plain_step(model, opt_g, opt_d, *next(it))  # data loading is inside the timed region, as in training
+    return time.perf_counter() - start
+
+
+def in_memory_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int):
+    while True:
+        for idx in torch.randperm(len(labels)).split(batch_size)[:-1]:
+            yield to_unit_range(images[idx]), labels[idx]
+
+
+def assignment_batches(data_dir: str, image_size: int, batch_size: int):
+    transform = transforms.Compose(
+        [transforms.Resize(image_size), transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))]
+    )
+    dataset = datasets.MNIST(data_dir, train=True, transform=transform)  # reads data_dir/MNIST/raw
+    while True:
+        yield from DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True)
+
+
+class StepTimer(L.Callback):
+    """Wall time from the start of batch `warmup` to the end of the last batch."""
+
+    def __init__(self, warmup: int):
+        self.warmup, self.start, self.end = warmup, None, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == self.warmup:
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.end = time.perf_counter()
+
+
+def time_condgan(cfg, warmup: int, steps: int) -> float:
+    model = hydra.utils.instantiate(cfg.model)
+    datamodule = hydra.utils.instantiate(cfg.datamodule)
+    timer = StepTimer(warmup)
+    trainer = L.Trainer(
+        accelerator="cpu", devices=1, max_epochs=1, limit_train_batches=warmup + steps, limit_val_batches=0,
+        logger=False, enable_checkpointing=False, enable_model_summary=False,
+        callbacks=[timer, hydra.utils.instantiate(cfg.callbacks.rich_progress_bar)],
+        log_every_n_steps=cfg.trainer.log_every_n_steps,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    return timer.end - timer.start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=str(ROOT / "data"))
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    ensure_dataset("mnist", args.data_dir)
+    model, cfg = build_model(args.data_dir)
+    size, batch = cfg.datamodule.image_size, cfg.datamodule.batch_size
+    images, labels = load_split("mnist", args.data_dir, "train", size)
+    ways = {
+        "condgan (Lightning + in-memory datamodule)": lambda: time_condgan(cfg, args.warmup, args.steps),
+        "plain PyTorch loop, same in-memory tensors": lambda: time_plain_loop(
+            build_model(args.data_dir)[0], in_memory_batches(images, labels, batch), args.warmup, args.steps
+        ),
+        "plain loop + assignment data path (torchvision MNIST, PIL transforms)": lambda: time_plain_loop(
+            build_model(args.data_dir)[0], assignment_batches(args.data_dir, size, batch), args.warmup, args.steps
+        ),
+    }
+    results = {name: [] for name in ways}
+    for _ in range(args.repeats):  # interleaved, so a slow moment of the machine hits every way alike
+        for name, run in ways.items():
+            results[name].append(args.steps * batch / run())
+
+    plain = statistics.median(results["plain PyTorch loop, same in-memory tensors"])
+    rows = [
+        f"| {name} | {statistics.median(r):,.0f} | {min(r):,.0f}–{max(r):,.0f} | {statistics.median(r) / plain:.2f} |"
+        for name, r in results.items()
+    ]
+    table = "\n".join(
+        [
+            f"## Training throughput: the assignment's model ({size} px, batch {batch}, {args.steps} steps × {args.repeats})",
+            "",
+            "| way | images/s (median) | range | vs plain loop |",
+            "| --- | ---: | ---: | ---: |",
+            *rows,
+        ]
+    )
+    print(table)
+    write_section("throughput", table)
+
+
+if __name__ == "__main__":
+    main()
