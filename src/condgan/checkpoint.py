@@ -5,7 +5,6 @@ moment leaves either the previous complete file or the new one. Loading: ``torch
 only, so a checkpoint cannot run code; one that would need to is refused with an explanation.
 """
 
-import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -15,28 +14,15 @@ import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from condgan.atomic import atomic_write
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupt or unsafe to load."""
 
 
 def atomic_save(obj: Any, path: _PATH) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def load_checkpoint(path: _PATH, map_location: Any = "cpu") -> dict[str, Any]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from condgan.atomic import atomic_write_bytes
 
 UINT8_TYPE_CODE = 0x08
 
@@ -68,18 +68,3 @@ def write_idx(path: str | Path, array: np.ndarray | torch.Tensor) -> None:
     if str(path).endswith(".gz"):
         data = gzip.compress(data, mtime=0)  # mtime=0: same input gives the same bytes
     atomic_write_bytes(path, data)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and os.replace, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; data files should be readable like any other
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

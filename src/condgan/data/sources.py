@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torchvision
 
-from condgan.data.idx import atomic_write_bytes, encode_idx
+from condgan.atomic import atomic_write_bytes
+from condgan.data.idx import encode_idx
 
 log = logging.getLogger(__name__)
 
