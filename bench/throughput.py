@@ -38,15 +38,13 @@ def build_model(data_dir: str) -> L.LightningModule:
 def plain_step(model: L.LightningModule, opt_g, opt_d, real: torch.Tensor, labels: torch.Tensor) -> None:
     """What ConditionalGAN.training_step does, without Lightning: D step, then G step with D frozen."""
     G, D, loss = model.generator, model.discriminator, model.loss
-    noise = torch.randn(len(real), G.latent_dim)
-    fake_labels = torch.randint(0, G.num_classes, (len(real),))
-    fake = G(noise, fake_labels)
-    d_loss = loss.discriminator(D(real, labels), D(fake.detach(), fake_labels))
+    fake = G(torch.randn(len(real), G.latent_dim), labels)
+    d_loss = loss.discriminator(D(real, labels), D(fake.detach(), labels))
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
     D.requires_grad_(False)  # as Lightning's toggle_optimizer does: no D weight gradients in the G step
-    g_loss = loss.generator(D(fake, fake_labels))
+    g_loss = loss.generator(D(fake, labels))
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()

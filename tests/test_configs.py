@@ -15,6 +15,7 @@ GROUP_OPTIONS = [
     (group, p.stem)
     for group in ("trainer", "model", "datamodule", "callbacks", "logger", "debug")
     for p in sorted((CONFIG_DIR / group).glob("*.yaml"))
+    if not p.stem.startswith("_")  # shared bases, not options
 ]
 
 

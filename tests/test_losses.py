@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from condgan.losses import HingeLoss, LSGANLoss, NonSaturatingLoss
+from condgan.losses import HingeLoss, LSGANLoss, NonSaturatingLoss, WassersteinLoss
 
-LOSSES = [LSGANLoss(), NonSaturatingLoss(), HingeLoss()]
+LOSSES = [LSGANLoss(), NonSaturatingLoss(), HingeLoss(), WassersteinLoss()]
 
 
 def test_lsgan_matches_the_assignment_mse():

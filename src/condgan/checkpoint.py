@@ -63,7 +63,8 @@ def load_generator(path: _PATH, map_location: Any = "cpu") -> tuple[torch.nn.Mod
     """Rebuild the generator of a training checkpoint (in eval mode) and return it with the run's plain config.
 
     Works from the checkpoint alone: the network is built from the config saved in it
-    (``hyper_parameters``, written by ``condgan.train``), then its ``generator.*`` weights are loaded.
+    (``hyper_parameters``, written by ``condgan.train``), then its weights are loaded: the EMA generator's
+    (``generator_ema.module.*``) when the run kept one, else ``generator.*``.
     """
     import hydra  # here: a plain load_checkpoint should not pay for importing Hydra
 
@@ -76,7 +77,8 @@ def load_generator(path: _PATH, map_location: Any = "cpu") -> tuple[torch.nn.Mod
             "use a <run folder>/checkpoints/*.ckpt written by run.py."
         )
     generator = hydra.utils.instantiate(generator_cfg)
-    prefix = "generator."
+    ema = any(k.startswith("generator_ema.module.") for k in ckpt["state_dict"])
+    prefix = "generator_ema.module." if ema else "generator."
     weights = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
     generator.load_state_dict(weights)
     return generator.eval(), config

@@ -55,3 +55,15 @@ class HingeLoss(GANLoss):
 
     def generator(self, fake):
         return -fake.mean()
+
+
+class WassersteinLoss(GANLoss):
+    """WGAN (Arjovsky et al. 2017): D is a critic; pair with a gradient penalty (model.gp_weight=10, WGAN-GP)."""
+
+    name = "wgan"
+
+    def discriminator(self, real, fake):
+        return fake.mean() - real.mean()
+
+    def generator(self, fake):
+        return -fake.mean()

@@ -1,12 +1,16 @@
-"""The LightningModule: training logic for any conditional GAN; networks and loss are injected."""
+"""The LightningModule: training logic for any conditional GAN; networks, loss and tricks are injected."""
 
 from collections.abc import Callable
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from condgan.augment import DiffAugment
 from condgan.losses import GANLoss
+from condgan.regularizers import gradient_penalty, r1_penalty
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]  # e.g. functools.partial(torch.optim.Adam, lr=2e-4)
 
@@ -15,7 +19,12 @@ class ConditionalGAN(L.LightningModule):
     """Alternating D/G updates with Lightning 2 manual optimization (as in Lightning's GAN example).
 
     ``generator(noise (B, Z), labels (B,)) -> images (B, C, H, W)``;
-    ``discriminator(images, labels) -> scores (B,)``.
+    ``discriminator(images, labels) -> scores (B,)``, or ``(scores, class_logits (B, K))`` for AC-GAN heads.
+
+    Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``gp_weight`` (WGAN-GP λ),
+    ``r1_gamma`` (R1 γ), ``aux_weight`` (AC-GAN class loss, used when D returns logits), ``ema_decay``
+    (an exponential moving average of G, used for sampling, validation and export), ``augment`` (DiffAugment
+    on everything D sees).
     """
 
     def __init__(
@@ -25,22 +34,45 @@ class ConditionalGAN(L.LightningModule):
         loss: GANLoss,
         optimizer_g: OptimizerFactory,
         optimizer_d: OptimizerFactory,
+        d_steps_per_g: int = 1,
+        gp_weight: float = 0.0,
+        r1_gamma: float = 0.0,
+        aux_weight: float = 1.0,
+        ema_decay: float | None = None,
+        augment: DiffAugment | None = None,
     ):
         super().__init__()
+        if d_steps_per_g < 1:
+            raise ValueError(f"d_steps_per_g must be >= 1, got {d_steps_per_g}")
         self.automatic_optimization = False  # two optimizers, stepped by hand
         self.generator, self.discriminator, self.loss = generator, discriminator, loss
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
+        self.d_steps_per_g, self.gp_weight, self.r1_gamma, self.aux_weight = d_steps_per_g, gp_weight, r1_gamma, aux_weight
+        self.augment = augment
+        self.generator_ema = None
+        if ema_decay:
+            self.generator_ema = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+            self.generator_ema.requires_grad_(False)
         self.latent_dim: int = generator.latent_dim
         self.num_classes: int = generator.num_classes
 
-    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.generator(noise, labels)
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator to draw samples from: the EMA copy when there is one."""
+        return self.generator if self.generator_ema is None else self.generator_ema.module
 
-    def sample_inputs(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Noise (n, Z) and uniformly drawn labels (n,) on the module's device."""
-        noise = torch.randn(n, self.latent_dim, device=self.device)
-        labels = torch.randint(0, self.num_classes, (n,), device=self.device)
-        return noise, labels
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.sampling_generator(noise, labels)
+
+    def discriminate(
+        self, images: torch.Tensor, labels: torch.Tensor, augment: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D on (augmented, in training) images → (scores (B,), class logits (B, K) or None)."""
+        out = self.discriminator(self.augment(images) if augment and self.augment else images, labels)
+        return out if isinstance(out, tuple) else (out, None)
+
+    def score(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.discriminate(images, labels)[0]
 
     def on_fit_start(self) -> None:
         datamodule = self.trainer.datamodule
@@ -57,41 +89,63 @@ class ConditionalGAN(L.LightningModule):
             )
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        real, real_labels = batch  # (B, C, H, W) in [-1, 1], (B,)
+        real, labels = batch  # (B, C, H, W) in [-1, 1], (B,)
         opt_g, opt_d = self.optimizers()
-        noise, fake_labels = self.sample_inputs(len(real))
-        fake = self.generator(noise, fake_labels)  # one G forward serves both steps
+        # Fakes are drawn for the real batch's labels: both halves of D's batch share one label distribution,
+        # and WGAN-GP interpolates pairs of the same label.
+        g_step = (batch_idx + 1) % self.d_steps_per_g == 0
+        with torch.set_grad_enabled(g_step):  # without a G step, the graph through G is never used
+            fake = self.generator(torch.randn(len(real), self.latent_dim, device=self.device), labels)
 
-        # Discriminator step: fakes detached, so no gradient reaches G.
         self.toggle_optimizer(opt_d)
-        d_real = self.discriminator(real, real_labels)
-        d_fake = self.discriminator(fake.detach(), fake_labels)
-        d_loss = self.loss.discriminator(d_real, d_fake)
+        d_loss = self._discriminator_loss(real, fake.detach(), labels)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(d_loss)
         opt_d.step()
         self.untoggle_optimizer(opt_d)
 
-        # Generator step, against the freshly updated D (D's parameters frozen by the toggle).
-        self.toggle_optimizer(opt_g)
-        g_loss = self.loss.generator(self.discriminator(fake, fake_labels))
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(g_loss)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
+        if g_step:  # against the freshly updated D, whose parameters the toggle freezes
+            self.toggle_optimizer(opt_g)
+            g_loss = self._generator_loss(fake, labels)
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(g_loss)
+            opt_g.step()
+            self.untoggle_optimizer(opt_g)
+            if self.generator_ema is not None:
+                self.generator_ema.update_parameters(self.generator)
 
-        self.log_dict(
-            {"train/g_loss": g_loss, "train/d_loss": d_loss},
-            prog_bar=True,
-        )
-        self.log_dict({"train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()})
+    def _discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        (d_real, real_logits), (d_fake, fake_logits) = self.discriminate(real, labels), self.discriminate(fake, labels)
+        loss = self.loss.discriminator(d_real, d_fake)
+        self.log("train/d_loss", loss, prog_bar=True)
+        logs = {"train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()}
+        if real_logits is not None:  # AC-GAN: D also learns to name the class of reals and fakes
+            logs["train/d_aux"] = (F.cross_entropy(real_logits, labels) + F.cross_entropy(fake_logits, labels)) / 2
+            loss = loss + self.aux_weight * logs["train/d_aux"]
+        if self.gp_weight:
+            logs["train/gp"] = gradient_penalty(self.score, real, fake, labels)
+            loss = loss + self.gp_weight * logs["train/gp"]
+        if self.r1_gamma:
+            logs["train/r1"] = r1_penalty(self.score, real, labels)
+            loss = loss + self.r1_gamma * logs["train/r1"]
+        self.log_dict(logs)
+        return loss
+
+    def _generator_loss(self, fake: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        scores, logits = self.discriminate(fake, labels)
+        loss = self.loss.generator(scores)
+        self.log("train/g_loss", loss, prog_bar=True)
+        if logits is not None:
+            aux = F.cross_entropy(logits, labels)
+            self.log("train/g_aux", aux)
+            loss = loss + self.aux_weight * aux
+        return loss
 
     def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
-        """Both losses on held-out reals and on fakes of the same labels, averaged over the epoch."""
+        """Both losses on held-out reals and on fakes of the same labels (no augmentation), epoch means."""
         real, labels = batch
-        noise = torch.randn(len(real), self.latent_dim, device=self.device)
-        fake = self.generator(noise, labels)
-        d_real, d_fake = self.discriminator(real, labels), self.discriminator(fake, labels)
+        fake = self(torch.randn(len(real), self.latent_dim, device=self.device), labels)
+        d_real, d_fake = (self.discriminate(x, labels, augment=False)[0] for x in (real, fake))
         metrics = {
             "g_loss": self.loss.generator(d_fake),
             "d_loss": self.loss.discriminator(d_real, d_fake),

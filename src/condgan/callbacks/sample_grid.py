@@ -26,7 +26,7 @@ class SampleGrid(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        grid = class_grid(pl_module.generator, self.fixed_noise(pl_module.latent_dim), pl_module.num_classes)
+        grid = class_grid(pl_module.sampling_generator, self.fixed_noise(pl_module.latent_dim), pl_module.num_classes)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         path = self.dirpath / f"epoch_{trainer.current_epoch:03d}.png"
         write_png(grid, str(path))

@@ -1,0 +1,61 @@
+"""DiffAugment (Zhao et al. 2020): differentiable augmentations applied to every image D sees, real and fake.
+
+Gradients flow through them to G, so D cannot memorise a small data set without G learning the
+augmentations' artefacts. Images are (B, C, H, W) in [-1, 1].
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
+    """Shift each image by up to ``ratio`` of its size, padding with the background (-1)."""
+    b, _, h, w = x.shape
+    max_dy, max_dx = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = torch.randint(-max_dy, max_dy + 1, (b, 1, 1), device=x.device)
+    dx = torch.randint(-max_dx, max_dx + 1, (b, 1, 1), device=x.device)
+    rows = (torch.arange(h, device=x.device).view(1, h, 1) + dy).clamp(-1, h)  # -1 and h hit the padding
+    cols = (torch.arange(w, device=x.device).view(1, 1, w) + dx).clamp(-1, w)
+    padded = F.pad(x, (1, 1, 1, 1), value=-1.0)  # (B, C, H+2, W+2)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1)
+    return padded.permute(0, 2, 3, 1)[batch, rows + 1, cols + 1].permute(0, 3, 1, 2)
+
+
+def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
+    """Blank one random square of ``ratio`` × the image size per image (to the background, -1)."""
+    b, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    cy = torch.randint(0, h + 1 - ch % 2, (b, 1, 1), device=x.device)
+    cx = torch.randint(0, w + 1 - cw % 2, (b, 1, 1), device=x.device)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    dy, dx = rows - cy + ch // 2, cols - cx + cw // 2  # position inside the square, centred on (cy, cx)
+    inside = (dy >= 0) & (dy < ch) & (dx >= 0) & (dx < cw)  # (B, H, W)
+    return torch.where(inside.unsqueeze(1), torch.full_like(x, -1.0), x)
+
+
+def color(x: torch.Tensor) -> torch.Tensor:
+    """Random brightness, saturation and contrast, as in the paper (meaningful for RGB)."""
+    b = len(x)
+    x = x + (torch.rand(b, 1, 1, 1, device=x.device) - 0.5)
+    mean = x.mean(dim=1, keepdim=True)
+    x = (x - mean) * (torch.rand(b, 1, 1, 1, device=x.device) * 2) + mean
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    return (x - mean) * (torch.rand(b, 1, 1, 1, device=x.device) + 0.5) + mean
+
+
+POLICIES = {"translation": translation, "cutout": cutout, "color": color}
+
+
+class DiffAugment:
+    def __init__(self, policy: str = "translation,cutout"):
+        names = [p.strip() for p in policy.split(",") if p.strip()]
+        unknown = sorted(set(names) - POLICIES.keys())
+        if unknown:
+            raise ValueError(f"Unknown DiffAugment policy {unknown}; choose from {sorted(POLICIES)}, comma-separated.")
+        self.policy = [POLICIES[n] for n in names]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for augment in self.policy:
+            x = augment(x)
+        return x

@@ -1,0 +1,115 @@
+"""The training tricks: each one changes what it should, on tiny networks and batches."""
+
+import functools
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from condgan.augment import DiffAugment, cutout, translation
+from condgan.checkpoint import load_generator
+from condgan.losses import HingeLoss, LSGANLoss
+from condgan.model import ConditionalGAN
+from condgan.networks import MLPDiscriminator, MLPGenerator
+from condgan.regularizers import gradient_penalty, r1_penalty
+
+SHAPE = (1, 8, 8)
+
+
+class AuxMLPDiscriminator(MLPDiscriminator):
+    """An AC-GAN head on the MLP discriminator, for testing the model's handling of (scores, logits)."""
+
+    def __init__(self):
+        super().__init__(num_classes=10, image_shape=SHAPE, hidden=32)
+        self.classify = torch.nn.Linear(64, 10)
+
+    def forward(self, images, labels):
+        return super().forward(images, labels), self.classify(images.flatten(1))
+
+
+def tiny_gan(**tricks) -> ConditionalGAN:
+    torch.manual_seed(0)
+    adam = functools.partial(torch.optim.Adam, lr=1e-3, betas=(0.5, 0.999))
+    d = tricks.pop("discriminator", None) or MLPDiscriminator(num_classes=10, image_shape=SHAPE, hidden=32)
+    g = MLPGenerator(latent_dim=4, num_classes=10, image_shape=SHAPE, hidden=(16, 32))
+    return ConditionalGAN(g, d, tricks.pop("loss", LSGANLoss()), adam, adam, **tricks)
+
+
+def fit(model: ConditionalGAN, batches: int = 6) -> L.Trainer:
+    data = [(torch.rand(16, *SHAPE) * 2 - 1, torch.randint(0, 10, (16,))) for _ in range(batches)]
+    trainer = L.Trainer(
+        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, log_every_n_steps=1,
+    )
+    trainer.fit(model, DataLoader(data, batch_size=None))
+    return trainer
+
+
+def test_n_critic_steps_g_once_every_n_batches():
+    model = tiny_gan(d_steps_per_g=3)
+    trainer = fit(model, batches=6)
+    opt_g, opt_d = trainer.optimizers
+    assert opt_d.state_dict()["state"][0]["step"] == 6 and opt_g.state_dict()["state"][0]["step"] == 2
+
+
+def test_ema_generator_lags_the_trained_one_and_is_what_checkpoints_serve(tmp_path):
+    model = tiny_gan(ema_decay=0.9)
+    before = [p.clone() for p in model.generator_ema.module.parameters()]
+    trainer = fit(model)
+    ema, live = list(model.generator_ema.module.parameters()), list(model.generator.parameters())
+    assert all(not torch.equal(a, b) for a, b in zip(ema, before))  # it moved ...
+    assert all(not torch.equal(a, b) for a, b in zip(ema, live))  # ... but is not the live generator
+    assert model.sampling_generator is model.generator_ema.module
+
+    path = tmp_path / "ema.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["hyper_parameters"] = {"model": {"generator": {
+        "_target_": "condgan.networks.MLPGenerator", "latent_dim": 4, "image_shape": list(SHAPE), "hidden": [16, 32]}}}
+    torch.save(ckpt, path)
+    generator, _ = load_generator(path)
+    assert all(torch.equal(a, b) for a, b in zip(generator.parameters(), ema))
+
+
+@pytest.mark.parametrize("tricks, logged", [
+    ({"gp_weight": 10.0, "loss": HingeLoss()}, "train/gp"),
+    ({"r1_gamma": 1.0}, "train/r1"),
+    ({"discriminator": AuxMLPDiscriminator()}, "train/d_aux"),
+    ({"augment": DiffAugment("translation,cutout")}, "train/d_loss"),
+])
+def test_each_trick_trains_and_logs(tricks, logged):
+    trainer = fit(tiny_gan(**tricks))
+    assert logged in trainer.callback_metrics and torch.isfinite(trainer.callback_metrics[logged])
+    if "discriminator" in tricks:
+        assert "train/g_aux" in trainer.callback_metrics
+
+
+def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
+    w = torch.randn(1, *SHAPE)
+    score = lambda x, y: (x * w / w.norm()).flatten(1).sum(1)  # ‖∇‖ = 1 everywhere
+    real, fake = torch.randn(5, *SHAPE), torch.randn(5, *SHAPE)
+    assert gradient_penalty(score, real, fake, torch.zeros(5)).item() == pytest.approx(0, abs=1e-10)
+    steep = lambda x, y: 3 * score(x, y)
+    assert gradient_penalty(steep, real, fake, torch.zeros(5)).item() == pytest.approx(4.0)  # (3 − 1)²
+
+
+def test_r1_penalty_is_half_the_squared_gradient_norm():
+    score = lambda x, y: 2 * x.flatten(1).sum(1)  # ∇ = 2 in every pixel
+    assert r1_penalty(score, torch.randn(3, *SHAPE), torch.zeros(3)).item() == pytest.approx(0.5 * 4 * 64)
+
+
+def test_diffaugment_moves_and_blanks_content_differentiably():
+    torch.manual_seed(0)
+    x = torch.full((64, 1, 16, 16), -1.0)
+    x[:, :, 6:10, 6:10] = 1.0  # a bright square on the background
+    shifted = translation(x)
+    assert shifted.shape == x.shape and not torch.equal(shifted, x)
+    assert (shifted == 1).flatten(1).sum(1).le(16).all()  # content moves (or leaves), never multiplies
+    holes = (cutout(torch.ones(32, 1, 16, 16)) == -1).flatten(1).sum(1)
+    assert holes.ge(16).all() and holes.le(64).all() and (holes == 64).any()  # 8×8, cut by the border at worst to 4×4
+    x.requires_grad_(True)
+    DiffAugment("translation,cutout,color")(x).sum().backward()
+    assert x.grad is not None
+    with pytest.raises(ValueError, match="Unknown DiffAugment policy"):
+        DiffAugment("rotate")
