@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny MNIST written by the tests, and a way to run `run.py` in this process."""
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -56,6 +57,25 @@ TINY_OVERRIDES = (
 
 
 @pytest.fixture
+def child_env(tiny_mnist, tmp_path) -> dict[str, str]:
+    """Environment for a `python run.py` child process (and its DDP children) that accepts the tiny data.
+
+    A sitecustomize.py on PYTHONPATH runs at every interpreter start, before run.py, and patches the MD5s.
+    """
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        f"from condgan.data import sources\nsources.MD5['mnist'] = {sources.MD5['mnist']!r}\n"
+    )
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
+def cli_args(data_dir: Path, run_dir: Path, *overrides: str) -> list[str]:
+    """The arguments of `run.py` for a run on the tiny data into ``run_dir``."""
+    return [str(ROOT / "run.py"), f"paths.data_dir={data_dir}", f"hydra.run.dir={run_dir}", *TINY_OVERRIDES, *overrides]
+
+
+@pytest.fixture
 def run_cli(tiny_mnist, monkeypatch, tmp_path):
     """Run ``python run.py <overrides>`` in this process on the tiny data; returns the run folder."""
     sys.path.insert(0, str(ROOT))
@@ -63,8 +83,7 @@ def run_cli(tiny_mnist, monkeypatch, tmp_path):
 
     def _run(*overrides: str, run_dir: Path | None = None) -> Path:
         run_dir = run_dir or tmp_path / "run"
-        argv = ["run.py", f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={run_dir}", *TINY_OVERRIDES, *overrides]
-        monkeypatch.setattr(sys, "argv", argv)
+        monkeypatch.setattr(sys, "argv", cli_args(tiny_mnist, run_dir, *overrides))
         monkeypatch.setenv("HYDRA_FULL_ERROR", "1")  # raise instead of exiting, so pytest shows the failure
         run.main()
         return run_dir

@@ -1,8 +1,13 @@
 """End to end through run.py on tiny data: the assignment's commands, the run folder, resume."""
 
+import subprocess
+import sys
+import time
+
 import torch
 
 from condgan.checkpoint import load_checkpoint
+from tests.conftest import cli_args
 
 
 def test_fast_dev_run(run_cli):
@@ -63,28 +68,14 @@ def test_wandb_is_offline_without_api_key(run_cli, monkeypatch, tmp_path):
     assert f"wandb sync {wandb_run}" in (run_dir / "train.log").read_text()
 
 
-def test_killed_run_resumes_from_last_complete_checkpoint(tiny_mnist, run_cli, tmp_path):
+def test_killed_run_resumes_from_last_complete_checkpoint(tiny_mnist, child_env, run_cli, tmp_path):
     """kill -9 while last.ckpt is rewritten every few batches: the file on disk always loads, and resumes."""
-    import hashlib
-    import subprocess
-    import sys
-    import time
-
-    from condgan.data import sources
-    from tests.conftest import ROOT, TINY_OVERRIDES
-
     run_dir = tmp_path / "killed"
     last = run_dir / "checkpoints" / "last.ckpt"
-    # run.py in a child process, with the tiny data's MD5s patched in as the fixture does in this one.
-    launcher = (
-        f"import sys, runpy; from condgan.data import sources; sources.MD5['mnist'] = {sources.MD5['mnist']!r}; "
-        f"sys.argv = sys.argv[1:]; runpy.run_path({str(ROOT / 'run.py')!r}, run_name='__main__')"
+    args = cli_args(
+        tiny_mnist, run_dir, "trainer.max_epochs=1000", "callbacks.timed_checkpoint.every_n_minutes=0.0005"  # 30 ms
     )
-    args = [
-        "run.py", f"paths.data_dir={tiny_mnist}", f"hydra.run.dir={run_dir}", *TINY_OVERRIDES,
-        "trainer.max_epochs=1000", "callbacks.timed_checkpoint.every_n_minutes=0.0005",  # every 30 ms
-    ]
-    child = subprocess.Popen([sys.executable, "-c", launcher, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen([sys.executable, *args], env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while not last.exists() and child.poll() is None and time.monotonic() < deadline:

@@ -113,3 +113,12 @@ def test_diffaugment_moves_and_blanks_content_differentiably():
     assert x.grad is not None
     with pytest.raises(ValueError, match="Unknown DiffAugment policy"):
         DiffAugment("rotate")
+
+
+@pytest.mark.parametrize("switches", [{"channels_last": True}, pytest.param({"compile": True}, marks=pytest.mark.slow)])
+def test_speed_switches_train(switches):
+    model = tiny_gan(**switches)
+    keys = set(model.state_dict())
+    trainer = fit(model, batches=3)
+    assert torch.isfinite(trainer.callback_metrics["train/g_loss"])
+    assert set(model.state_dict()) == keys  # checkpoints keep their layout

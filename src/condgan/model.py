@@ -24,7 +24,8 @@ class ConditionalGAN(L.LightningModule):
     Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``gp_weight`` (WGAN-GP λ),
     ``r1_gamma`` (R1 γ), ``aux_weight`` (AC-GAN class loss, used when D returns logits), ``ema_decay``
     (an exponential moving average of G, used for sampling, validation and export), ``augment`` (DiffAugment
-    on everything D sees).
+    on everything D sees). Speed switches, off by default: ``channels_last`` (NHWC tensors for conv nets on
+    GPU), ``compile`` (``torch.compile`` of G and D in place, so checkpoint keys do not change).
     """
 
     def __init__(
@@ -40,6 +41,8 @@ class ConditionalGAN(L.LightningModule):
         aux_weight: float = 1.0,
         ema_decay: float | None = None,
         augment: DiffAugment | None = None,
+        channels_last: bool = False,
+        compile: bool = False,
     ):
         super().__init__()
         if d_steps_per_g < 1:
@@ -48,7 +51,7 @@ class ConditionalGAN(L.LightningModule):
         self.generator, self.discriminator, self.loss = generator, discriminator, loss
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.d_steps_per_g, self.gp_weight, self.r1_gamma, self.aux_weight = d_steps_per_g, gp_weight, r1_gamma, aux_weight
-        self.augment = augment
+        self.augment, self.channels_last, self.compile_networks = augment, channels_last, compile
         self.generator_ema = None
         if ema_decay:
             self.generator_ema = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
@@ -73,6 +76,23 @@ class ConditionalGAN(L.LightningModule):
 
     def score(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.discriminate(images, labels)[0]
+
+    def configure_model(self) -> None:
+        """Called by every trainer entry point (fit, test, ...): apply the speed switches once."""
+        if getattr(self, "_speed_switches_applied", False):
+            return
+        self._speed_switches_applied = True
+        for net in (self.generator, self.discriminator):
+            if self.channels_last:
+                net.to(memory_format=torch.channels_last)
+            if self.compile_networks:
+                net.compile()
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        images, labels = batch
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, labels
 
     def on_fit_start(self) -> None:
         datamodule = self.trainer.datamodule

@@ -132,6 +132,17 @@ class IdxDataModule(pl.LightningDataModule):
     def prepare_data(self) -> None:
         ensure_dataset(self.dataset, self.data_dir, try_download=self.try_download)
 
+    @property
+    def batch_size_per_device(self) -> int:
+        """``batch_size`` is global: each of the world's processes loads its share."""
+        world_size = self.trainer.world_size if self.trainer is not None else 1
+        if self.batch_size % world_size:
+            raise ValueError(
+                f"datamodule.batch_size={self.batch_size} is the global batch and must divide evenly over "
+                f"{world_size} processes; pick a multiple of {world_size}."
+            )
+        return self.batch_size // world_size
+
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:  # every stage shares the tensors loaded on the first call
             return
@@ -158,7 +169,7 @@ class IdxDataModule(pl.LightningDataModule):
             raise RuntimeError("IdxDataModule: call setup() before asking for a dataloader")
         return DataLoader(
             dataset,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size_per_device,
             shuffle=train,
             drop_last=train,  # GAN losses and batch norm want full batches
             num_workers=self.num_workers,
