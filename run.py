@@ -11,10 +11,10 @@ os.environ.setdefault("CONDGAN_ROOT", str(ROOT))  # paths.root_dir, wherever you
 
 
 @hydra.main(version_base="1.3", config_path=str(ROOT / "configs"), config_name="train.yaml")
-def main(cfg: DictConfig) -> None:
-    from condgan.train import train  # imported here so `--help` and config errors come fast
+def main(cfg: DictConfig) -> float | None:
+    from condgan.train import optimized_metric, train  # imported here so `--help` and config errors come fast
 
-    train(cfg)
+    return optimized_metric(train(cfg), cfg.get("optimized_metric"))
 
 
 if __name__ == "__main__":

@@ -63,3 +63,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
         close_loggers()
     log.info("Run folder: %s", cfg.paths.output_dir)
     return {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+
+def optimized_metric(metrics: dict[str, float], name: str | None) -> float | None:
+    """The value a sweeper optimizes (``optimized_metric=val/fid``), or None when none is asked for."""
+    if name is None:
+        return None
+    if name not in metrics:
+        raise KeyError(f"optimized_metric={name} was not logged; logged metrics: {', '.join(sorted(metrics)) or 'none'}")
+    return metrics[name]
