@@ -4,6 +4,15 @@ Every generator is called as ``G(noise (B, latent_dim), labels (B,)) -> images (
 every discriminator as ``D(images, labels) -> scores (B,)`` (raw scores, no sigmoid: the loss decides).
 """
 
+from condgan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from condgan.networks.mlp import MLPDiscriminator, MLPGenerator
+from condgan.networks.resnet import ResNetDiscriminator, ResNetGenerator
 
-__all__ = ["MLPGenerator", "MLPDiscriminator"]
+__all__ = [
+    "MLPGenerator",
+    "MLPDiscriminator",
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "ResNetGenerator",
+    "ResNetDiscriminator",
+]

@@ -1,0 +1,109 @@
+"""DCGAN (Radford et al. 2016): strided transposed convolutions up, strided convolutions down."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from condgan.networks.layers import (
+    DiscriminatorHead,
+    LabelPlanes,
+    LatentStem,
+    check_choice,
+    generator_norm,
+    maybe_spectral_norm,
+    resolution_stages,
+)
+
+
+class UpBlock(nn.Module):
+    """×2 transposed conv → (conditional) BatchNorm → ReLU: (B, in, s, s) → (B, out, 2s, 2s)."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_classes: int, conditional: bool):
+        super().__init__()
+        # kernel 4, stride 2, padding 1 doubles the side exactly; no bias since BatchNorm follows.
+        self.conv = nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)
+        self.norm = generator_norm(out_channels, num_classes, conditional)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.norm(self.conv(x), labels))
+
+
+def down_block(in_channels: int, out_channels: int, sn: bool) -> nn.Sequential:
+    """4×4 stride-2 conv → LeakyReLU 0.2: (B, in, s, s) → (B, out, s/2, s/2)."""
+    return nn.Sequential(
+        maybe_spectral_norm(nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1), sn), nn.LeakyReLU(0.2)
+    )
+
+
+class DCGANGenerator(nn.Module):
+    """noise [⊕ label] → (base·2^k, s0, s0) → k up blocks, halving channels → 3×3 conv → tanh.
+
+    ``conditioning="cbn"``: conditional BatchNorm in every block; ``"concat"``: label embedding ⊕ noise.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        num_classes: int = 10,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        base_channels: int = 64,
+        conditioning: str = "cbn",
+    ):
+        super().__init__()
+        check_choice("conditioning", conditioning, ("cbn", "concat"))
+        self.latent_dim, self.num_classes, self.image_shape = latent_dim, num_classes, tuple(image_shape)
+        start, stages = resolution_stages(self.image_shape)
+        widths = [base_channels * 2**i for i in reversed(range(stages + 1))]  # 28 px: [4b, 2b, b]
+        cbn = conditioning == "cbn"
+        self.stem = LatentStem(latent_dim, num_classes, widths[0], start, concat_labels=not cbn)
+        self.stem_norm = generator_norm(widths[0], num_classes, cbn)
+        self.blocks = nn.ModuleList(
+            UpBlock(c_in, c_out, num_classes, conditional=cbn) for c_in, c_out in zip(widths, widths[1:])
+        )
+        self.to_image = nn.Sequential(nn.Conv2d(base_channels, self.image_shape[0], 3, padding=1), nn.Tanh())
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.stem_norm(self.stem(noise, labels), labels))  # (B, base·2^k, s0, s0)
+        for block in self.blocks:
+            x = block(x, labels)
+        return self.to_image(x)  # (B, C, H, W)
+
+
+class DCGANDiscriminator(nn.Module):
+    """[image ⊕ label planes] → k stride-2 4×4 convs, doubling channels, LeakyReLU 0.2 → flatten → head.
+
+    ``conditioning="projection"``: score + <embed(y), h>; ``"concat"``: label planes as extra input channels.
+    No BatchNorm: spectral norm regularises instead, as in SNGAN's CNN discriminator.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        base_channels: int = 64,
+        conditioning: str = "projection",
+        spectral_norm: bool = True,
+        aux_classifier: bool = False,
+    ):
+        super().__init__()
+        check_choice("conditioning", conditioning, ("projection", "concat"))
+        self.num_classes, self.image_shape = num_classes, tuple(image_shape)
+        start, stages = resolution_stages(self.image_shape)
+        self.label_planes = LabelPlanes(num_classes) if conditioning == "concat" else None
+        in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)
+        widths = [in_channels] + [base_channels * 2**i for i in range(stages)]  # 28 px: [C(+K), b, 2b]
+        self.body = nn.Sequential(*(down_block(c_in, c_out, spectral_norm) for c_in, c_out in zip(widths, widths[1:])))
+        self.head = DiscriminatorHead(
+            widths[-1] * start**2,
+            num_classes,
+            use_projection=conditioning == "projection",
+            sn=spectral_norm,
+            aux_classifier=aux_classifier,
+        )
+
+    def forward(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        x = images if self.label_planes is None else self.label_planes(images, labels)
+        features = self.body(x).flatten(1)  # (B, 2^(k-1)·b·s0·s0): keeps where things are, like DCGAN's last conv
+        return self.head(features, labels)  # scores (B,) [, class logits (B, K)]

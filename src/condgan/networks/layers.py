@@ -1,0 +1,120 @@
+"""Building blocks shared by the convolutional families (``dcgan.py``, ``resnet.py``)."""
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+START_RESOLUTIONS = (4, 7)  # 32 = 4·2³, 64 = 4·2⁴, 28 = 7·2²
+
+
+def resolution_stages(image_shape: tuple[int, int, int]) -> tuple[int, int]:
+    """(start resolution s0, number of ×2 stages k) with H = W = s0·2^k: 28 → (7, 2), 32 → (4, 3), 64 → (4, 4).
+
+    Generators grow an s0×s0 map k times; discriminators halve the image k times back to s0×s0.
+    """
+    _, height, width = image_shape
+    for start in START_RESOLUTIONS:
+        stages = (height // start).bit_length() - 1
+        if stages >= 1 and height == width == start * 2**stages:
+            return start, stages
+    raise ValueError(
+        f"Image size {height}x{width} is not supported: images must be square with side 4·2^k or 7·2^k, "
+        "k ≥ 1 (e.g. 28, 32, 64)."
+    )
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not supported: choose one of {', '.join(choices)}.")
+
+
+def maybe_spectral_norm(module: nn.Module, enabled: bool) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018): the weight is divided by its largest singular value,
+    estimated by one power iteration per training forward pass; this bounds D's Lipschitz constant."""
+    return spectral_norm(module) if enabled else module
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm whose scale and shift are looked up per class (de Vries et al. 2017; Dumoulin et al. 2017).
+
+    Starts as plain BatchNorm (gamma = 1, beta = 0 for every class); training lets each class learn its own.
+    """
+
+    def __init__(self, num_features: int, num_classes: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(num_features, affine=False)
+        self.gamma = nn.Embedding(num_classes, num_features)
+        self.beta = nn.Embedding(num_classes, num_features)
+        nn.init.ones_(self.gamma.weight)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.gamma(labels)[:, :, None, None], self.beta(labels)[:, :, None, None]  # (B, C, 1, 1)
+        return gamma * self.norm(x) + beta  # (B, C, H, W)
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """Plain BatchNorm that takes (and ignores) the labels, so a block calls its norm one way either way."""
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return super().forward(x)
+
+
+def generator_norm(num_features: int, num_classes: int, conditional: bool) -> nn.Module:
+    return ConditionalBatchNorm2d(num_features, num_classes) if conditional else BatchNorm2d(num_features)
+
+
+class LatentStem(nn.Module):
+    """Generator input: noise (B, Z) [⊕ label embedding (B, K) under "concat"] → linear → (B, C0, s0, s0)."""
+
+    def __init__(self, latent_dim: int, num_classes: int, channels: int, resolution: int, concat_labels: bool):
+        super().__init__()
+        self.label_emb = nn.Embedding(num_classes, num_classes) if concat_labels else None
+        self.map_shape = (channels, resolution, resolution)
+        # No bias: a BatchNorm follows and would subtract it again.
+        in_features = latent_dim + (num_classes if concat_labels else 0)
+        self.linear = nn.Linear(in_features, channels * resolution**2, bias=False)
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.label_emb is not None:
+            noise = torch.cat([self.label_emb(labels), noise], dim=1)  # (B, K + Z), the MLP's order
+        return self.linear(noise).view(len(noise), *self.map_shape)
+
+
+class LabelPlanes(nn.Module):
+    """Discriminator "concat" conditioning: a learned label embedding broadcast over the image as extra
+    channels, (B, C, H, W) → (B, C + K, H, W); a learned generalisation of one-hot planes."""
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, num_classes)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        planes = self.embed(labels)[:, :, None, None].expand(-1, -1, *images.shape[2:])  # (B, K, H, W)
+        return torch.cat([images, planes], dim=1)
+
+
+def projection(features: torch.Tensor, labels: torch.Tensor, embed: nn.Embedding) -> torch.Tensor:
+    """The projection discriminator's label term <embed(y), h> (Miyato & Koyama 2018): (B, F), (B,) → (B,)."""
+    return (embed(labels) * features).sum(dim=1)
+
+
+class DiscriminatorHead(nn.Module):
+    """Pooled features h (B, F) → score linear(h) (+ <embed(y), h> under projection) (B,),
+    and with ``aux_classifier`` also AC-GAN class logits (B, K) (Odena et al. 2017)."""
+
+    def __init__(self, features: int, num_classes: int, *, use_projection: bool, sn: bool, aux_classifier: bool):
+        super().__init__()
+        self.linear = maybe_spectral_norm(nn.Linear(features, 1), sn)
+        self.embed = maybe_spectral_norm(nn.Embedding(num_classes, features), sn) if use_projection else None
+        self.classifier = maybe_spectral_norm(nn.Linear(features, num_classes), sn) if aux_classifier else None
+
+    def forward(
+        self, features: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        scores = self.linear(features).squeeze(1)  # (B,)
+        if self.embed is not None:
+            scores = scores + projection(features, labels, self.embed)
+        if self.classifier is None:
+            return scores
+        return scores, self.classifier(features)  # (B,), (B, K)
