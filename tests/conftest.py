@@ -97,3 +97,42 @@ def compose_config(*overrides: str, output_dir: Path):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return compose("train.yaml", overrides=[f"paths.output_dir={output_dir}", *overrides])
+
+
+@pytest.fixture(scope="session")
+def untrained_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint shaped like run.py's (run config + generator weights) with an untrained 28 px MNIST generator.
+
+    Enough for commands that only rebuild the generator (generate.py, eval.py), without paying for training.
+    """
+    import hydra
+    from omegaconf import OmegaConf
+
+    from condgan.checkpoint import atomic_save
+
+    folder = tmp_path_factory.mktemp("untrained")
+    cfg = compose_config("trainer.accelerator=cpu", output_dir=folder)
+    config = OmegaConf.to_container(cfg, resolve=True)  # as run.py saves it
+    torch.manual_seed(0)
+    generator = hydra.utils.instantiate(cfg.model.generator)
+    path = folder / "checkpoints" / "last.ckpt"
+    state_dict = {f"generator.{name}": tensor for name, tensor in generator.state_dict().items()}
+    atomic_save({"hyper_parameters": config, "state_dict": state_dict}, path)
+    return path
+
+
+@pytest.fixture
+def run_script(monkeypatch):
+    """Run a root command in this process: ``run_script("generate", "ckpt_path=...", "out=...")``."""
+    import importlib
+
+    sys.path.insert(0, str(ROOT))
+
+    def _run(script: str, *overrides: str) -> None:
+        module = importlib.import_module(script)  # the repository's eval.py / generate.py
+        monkeypatch.setattr(sys, "argv", [f"{script}.py", *overrides])
+        monkeypatch.setenv("HYDRA_FULL_ERROR", "1")  # raise instead of exiting, so pytest shows the failure
+        module.main()
+
+    yield _run
+    sys.path.remove(str(ROOT))

@@ -1,5 +1,6 @@
 from condgan.callbacks.loss_curves import LossCurves
+from condgan.callbacks.quality import QualityMetrics
 from condgan.callbacks.sample_grid import SampleGrid
 from condgan.callbacks.timed_checkpoint import TimedCheckpoint
 
-__all__ = ["LossCurves", "SampleGrid", "TimedCheckpoint"]
+__all__ = ["LossCurves", "QualityMetrics", "SampleGrid", "TimedCheckpoint"]

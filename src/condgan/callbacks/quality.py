@@ -1,0 +1,63 @@
+"""Sample quality during training: ``val/fid``, ``val/kid``, ... every N epochs, for loggers and ModelCheckpoint."""
+
+import lightning as L
+
+from condgan.metrics import METRICS, UnsupportedDatasetError, load_classifier, measure_generator
+
+# The override that turns this callback off, with the checkpoint that ranks epochs by its val/fid.
+WITHOUT_QUALITY_METRICS = "callbacks=no_quality"
+
+
+class QualityMetrics(L.Callback):
+    """Measures ``n_per_class`` samples per class of the generator that eval.py would load (the EMA copy when
+    there is one), with a fixed seed so epochs are comparable, against the test split.
+
+    Logs ``val/<metric>`` for every metric of ``condgan.metrics.METRICS`` and ``val/<metric>_floor``, the
+    real-data floor beside it. It runs in ``on_validation_epoch_end``, before ``ModelCheckpoint`` reads its
+    monitor in ``on_validation_end``, so ``monitor: val/fid`` ranks checkpoints by this epoch's FID.
+
+    Under DDP, rank 0 measures (the other ranks would only repeat the same seeded work) and broadcasts the
+    numbers; then every rank logs the same values. ``log(..., rank_zero_only=True)`` would be cheaper but
+    leaves the other ranks without the monitored key, which ModelCheckpoint needs on every rank.
+    """
+
+    def __init__(self, every_n_epochs: int = 1, n_per_class: int = 200, seed: int = 0, batch_size: int = 1000):
+        if every_n_epochs < 1 or n_per_class < 1:
+            raise ValueError(f"need every_n_epochs >= 1 and n_per_class >= 1, got {every_n_epochs} and {n_per_class}")
+        self.every_n_epochs, self.n_per_class = every_n_epochs, n_per_class
+        self.seed, self.batch_size = seed, batch_size
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Fail before training, not after the first epoch, when the data cannot be measured."""
+        if stage != "fit":
+            return
+        datamodule = trainer.datamodule
+        if not all(hasattr(datamodule, name) for name in ("dataset", "data_dir", "image_size")):
+            raise ValueError(
+                f"{type(self).__name__} needs a datamodule with dataset, data_dir and image_size "
+                f"(such as condgan's IdxDataModule), got {type(datamodule).__name__}; pass datamodule= to fit, "
+                f"or train without sample-quality metrics: {WITHOUT_QUALITY_METRICS}"
+            )
+        try:
+            load_classifier(datamodule.dataset)
+        except UnsupportedDatasetError as error:
+            raise UnsupportedDatasetError(
+                f"{error} Or train without sample-quality metrics (and so without the best-FID checkpoint; "
+                f"last.ckpt stays): {WITHOUT_QUALITY_METRICS}"
+            ) from None
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        values = None
+        if trainer.is_global_zero:
+            datamodule = trainer.datamodule
+            measured = measure_generator(
+                pl_module.sampling_generator, datamodule.dataset, datamodule.data_dir, datamodule.image_size,
+                self.n_per_class, self.seed, self.batch_size,
+            )  # fmt: skip
+            values = {f"val/{name}": measured["model"][name] for name in METRICS}
+            values |= {f"val/{name}_floor": measured["floor"][name] for name in METRICS}
+        values = trainer.strategy.broadcast(values, src=0)
+        # Identical on every rank now; sync_dist averages equal numbers and keeps Lightning's DDP warning away.
+        pl_module.log_dict(values, sync_dist=True)

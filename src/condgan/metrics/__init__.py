@@ -1,0 +1,16 @@
+"""Offline sample-quality metrics, measured in the feature space of a committed per-dataset classifier.
+
+What each number means, its floor and its pitfalls: docs/metrics.md.
+"""
+
+from condgan.metrics.classifier import DomainClassifier, UnsupportedDatasetError, load_classifier, supported_datasets
+from condgan.metrics.measure import METRICS, measure_generator
+
+__all__ = [
+    "METRICS",
+    "DomainClassifier",
+    "UnsupportedDatasetError",
+    "load_classifier",
+    "measure_generator",
+    "supported_datasets",
+]

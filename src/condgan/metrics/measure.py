@@ -1,0 +1,78 @@
+"""Every quality metric of a generator's samples, with the real-data floor beside each one."""
+
+import functools
+from pathlib import Path
+from statistics import mean
+
+from torch import nn
+
+from condgan.metrics.classifier import load_classifier
+from condgan.metrics.distances import frechet_distance, kernel_distance, manifold_coverage
+from condgan.metrics.features import Embedded, embed
+from condgan.metrics.reference import embedded_test_split, floor_images
+from condgan.sampling import sample_per_class
+
+# Metric name → which way is better; the order of every report.
+METRICS = {
+    "fid": "lower",
+    "kid": "lower",
+    "intra_fid": "lower",
+    "label_acc": "higher",
+    "precision": "higher",
+    "recall": "higher",
+}
+
+
+def quality(sample: Embedded, reference: Embedded, seed: int) -> dict[str, float]:
+    """All of METRICS for ``sample`` (generated or real images) against ``reference`` (the test split)."""
+    return {
+        "fid": frechet_distance(reference.features, sample.features),
+        "kid": kernel_distance(reference.features, sample.features, seed),
+        "intra_fid": intra_class_fid(sample, reference),
+        "label_acc": label_accuracy(sample),
+        "precision": manifold_coverage(sample.features, reference.features, reference.radii),
+        "recall": manifold_coverage(reference.features, sample.features, sample.radii),
+    }
+
+
+def label_accuracy(sample: Embedded) -> float:
+    """Share of images the classifier assigns to the label they carry (requested, for generated images)."""
+    return float((sample.predicted == sample.labels).double().mean())
+
+
+def intra_class_fid(sample: Embedded, reference: Embedded) -> float:
+    """Mean over the sample's classes of the FID between its images of class c and the real ones of class c."""
+    return mean(
+        frechet_distance(reference.features[reference.labels == label], sample.features[sample.labels == label])
+        for label in sample.labels.unique()
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def floor_quality(dataset: str, data_dir: str, image_size: int, n_per_class: int, seed: int) -> dict[str, float]:
+    """``quality`` of held-out real images: the limit of every metric at this sample count. Cached per process."""
+    classifier, _ = load_classifier(dataset)
+    floor = embed(classifier, *floor_images(dataset, data_dir, image_size, n_per_class))
+    return {**quality(floor, embedded_test_split(dataset, data_dir, image_size), seed), "n_images": len(floor.labels)}
+
+
+def measure_generator(
+    generator: nn.Module,
+    dataset: str,
+    data_dir: str | Path,
+    image_size: int,
+    n_per_class: int,
+    seed: int = 0,
+    batch_size: int = 1000,
+) -> dict[str, dict[str, float]]:
+    """``{"model": metrics, "floor": metrics}`` for ``n_per_class`` samples of every class (seeded).
+
+    Both dicts hold METRICS and ``n_images``. The real images are loaded at ``image_size``, the size the
+    generator was trained at, so real and generated images take the same resize to the classifier's 28 px.
+    """
+    data_dir = str(Path(data_dir).resolve())  # one cache entry per folder, however it is spelled
+    classifier, _ = load_classifier(dataset)
+    images, labels = sample_per_class(generator, n_per_class, seed, batch_size)
+    model = quality(embed(classifier, images, labels), embedded_test_split(dataset, data_dir, image_size), seed)
+    floor = floor_quality(dataset, data_dir, image_size, n_per_class, seed)
+    return {"model": {**model, "n_images": len(labels)}, "floor": dict(floor)}  # a copy: the cache stays intact

@@ -1,0 +1,84 @@
+"""generate.py and the sampling library: documented outputs, reproducibility, clear errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torchvision.io import decode_png, read_file
+
+from condgan.checkpoint import load_generator
+from condgan.sampling import sample, sample_per_class
+from tests.conftest import ROOT
+
+
+def test_npz_holds_n_per_class_images_of_every_class_in_label_order(run_script, untrained_checkpoint, tmp_path):
+    out = tmp_path / "samples.npz"
+    run_script("generate", f"ckpt_path={untrained_checkpoint}", "n_per_class=3", f"out={out}")
+    with np.load(out) as arrays:
+        assert sorted(arrays.files) == ["images", "labels"]
+        images, labels = arrays["images"], arrays["labels"]
+    assert images.dtype == np.uint8 and images.shape == (30, 1, 28, 28)
+    assert labels.dtype == np.int64 and labels.tolist() == [c for c in range(10) for _ in range(3)]
+
+
+def test_same_seed_same_images_other_seed_other_images(run_script, untrained_checkpoint, tmp_path):
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        out = tmp_path / f"{name}.npz"
+        run_script("generate", f"ckpt_path={untrained_checkpoint}", "n_per_class=2", f"seed={seed}", f"out={out}")
+    a, b, c = (np.load(tmp_path / f"{name}.npz")["images"] for name in "abc")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_png_grid_of_one_digit_and_label_is_the_general_name(run_script, untrained_checkpoint, tmp_path):
+    run_script("generate", f"ckpt_path={untrained_checkpoint}", "digit=5", "n=16", f"out={tmp_path / 'five.png'}")
+    run_script("generate", f"ckpt_path={untrained_checkpoint}", "label=5", "n=16", f"out={tmp_path / 'label.png'}")
+    grid = decode_png(read_file(str(tmp_path / "five.png")))
+    assert grid.shape == (3, 4 * 30 + 2, 4 * 30 + 2)  # 4×4 images of 28 px, padding 2 (make_grid: RGB)
+    assert (tmp_path / "five.png").read_bytes() == (tmp_path / "label.png").read_bytes()
+
+
+def test_sampling_ignores_batch_size_and_global_rng_and_keeps_the_mode(untrained_checkpoint):
+    generator, _ = load_generator(untrained_checkpoint)
+    generator.train()
+    rng_state = torch.get_rng_state()
+    images, labels = sample_per_class(generator, 3, seed=7, batch_size=1000)
+    assert torch.equal(images, sample(generator, labels, seed=7, batch_size=4))
+    assert torch.equal(torch.get_rng_state(), rng_state) and generator.training
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["digit=10"], "label 10 is outside the model's classes: pick a label in 0..9"),
+        (["label=-1"], "label -1 is outside the model's classes"),
+        (["label=3", "digit=4"], "label=3 and digit=4 disagree"),
+        (["digit=5", "n=0"], "n must be at least 1"),
+        (["n_per_class=0"], "n_per_class must be at least 1"),
+        (["out=samples.jpg"], "unknown output extension '.jpg'"),
+    ],
+)
+def test_bad_requests_fail_with_the_fix(run_script, untrained_checkpoint, tmp_path, monkeypatch, overrides, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match=message):
+        run_script("generate", f"ckpt_path={untrained_checkpoint}", *overrides)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_missing_and_truncated_checkpoints_fail_with_the_fix(run_script, untrained_checkpoint, tmp_path):
+    with pytest.raises(SystemExit, match="Checkpoint not found.*Pass ckpt_path="):
+        run_script("generate", f"ckpt_path={tmp_path / 'nope.ckpt'}", f"out={tmp_path / 'x.npz'}")
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(untrained_checkpoint.read_bytes()[:5000])
+    with pytest.raises(SystemExit, match="truncated or corrupt"):
+        run_script("generate", f"ckpt_path={corrupt}", f"out={tmp_path / 'x.npz'}")
+
+
+def test_command_line_exit_status_and_message(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "generate.py"), f"ckpt_path={tmp_path / 'nope.ckpt'}"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: Checkpoint not found") and "Traceback" not in result.stderr

@@ -1,0 +1,246 @@
+"""Quality metrics: the math against torchmetrics and brute force, behaviour on corrupted images,
+the committed classifiers, and the training callback. Images are built here: CI has no real data."""
+
+import csv
+import math
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
+from torchvision.transforms.v2.functional import gaussian_blur
+
+from condgan.callbacks import QualityMetrics
+from condgan.callbacks.quality import WITHOUT_QUALITY_METRICS
+from condgan.checkpoint import load_checkpoint
+from condgan.data.datamodule import to_unit_range
+from condgan.metrics import METRICS, UnsupportedDatasetError, load_classifier, supported_datasets
+from condgan.metrics.classifier import DomainClassifier, weights_path
+from condgan.metrics.distances import frechet_distance, kernel_distance, knn_radii, manifold_coverage
+from condgan.metrics.features import embed
+from condgan.metrics.measure import label_accuracy, quality
+from condgan.metrics.reference import embedded_test_split, holdout_split
+from condgan.metrics.train_classifier import main as train_classifier_main
+from tests.conftest import ROOT, tiny_digits
+
+REAL_DATA_DIR = Path(os.environ.get("CONDGAN_DATA_DIR", ROOT / "data"))
+ACCURACY_TARGETS = {"mnist": 0.99, "fashion_mnist": 0.90}
+
+
+def digit_like(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 images (n, 1, 28, 28) and labels (n,): the tiny data set's label-dependent bars."""
+    images, labels = tiny_digits(n, seed)
+    return images.unsqueeze(1), labels.long()
+
+
+def corrupt(images: torch.Tensor, noise: float = 0.0, blur: float = 0.0) -> torch.Tensor:
+    """uint8 images with Gaussian pixel noise (std in [-1, 1] units) and/or a Gaussian blur (sigma in px)."""
+    x = to_unit_range(images)
+    if blur:
+        x = gaussian_blur(x, kernel_size=[9, 9], sigma=[blur, blur])
+    x = x + noise * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    return x.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+
+
+class Penultimate(nn.Module):
+    """The classifier's feature space as torchmetrics wants a feature extractor: forward → (B, num_features)."""
+
+    def __init__(self, classifier: DomainClassifier):
+        super().__init__()
+        self.classifier, self.num_features = classifier, classifier.feature_dim
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier.features(images)
+
+
+class Passthrough(nn.Module):
+    """Features fed to torchmetrics as if they were images."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+@pytest.fixture(scope="module")
+def mnist_classifier() -> DomainClassifier:
+    return load_classifier("mnist")[0]
+
+
+# --- the math ---------------------------------------------------------------------------------
+
+
+def test_frechet_distance_matches_torchmetrics_fid(mnist_classifier):
+    real, _ = digit_like(300, seed=0)
+    fake = corrupt(digit_like(300, seed=1)[0], noise=0.3)
+    fid = FrechetInceptionDistance(feature=Penultimate(mnist_classifier))
+    fid.update(to_unit_range(real), real=True)
+    fid.update(to_unit_range(fake), real=False)
+    labels = torch.zeros(300, dtype=torch.long)
+    ours = frechet_distance(*(embed(mnist_classifier, images, labels).features for images in (real, fake)))
+    assert ours == pytest.approx(float(fid.compute()), rel=1e-3)
+
+
+def test_kernel_distance_matches_torchmetrics_kid():
+    real, fake = torch.randn(150, 16, dtype=torch.float64), torch.randn(150, 16, dtype=torch.float64) + 0.3
+    # One subset as large as the sets: both implementations then use every vector, whatever their RNG.
+    kid = KernelInceptionDistance(feature=Passthrough(16), subsets=1, subset_size=150)
+    kid.update(real, real=True)
+    kid.update(fake, real=False)
+    assert kernel_distance(real, fake, seed=0, subsets=1) == pytest.approx(float(kid.compute()[0]), rel=1e-9)
+
+
+def test_knn_manifolds_match_brute_force():
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(60, 3, generator=g), torch.randn(40, 3, generator=g) * 1.5 + 0.5
+
+    def kth_radius(points: torch.Tensor, k: int = 3) -> list[float]:
+        return [sorted(float((p - q).norm()) for q in points)[k] for p in points]  # [0] is the point itself
+
+    def coverage(points: torch.Tensor, centres: torch.Tensor, radii: list[float]) -> float:
+        return sum(any(float((p - c).norm()) <= r for c, r in zip(centres, radii)) for p in points) / len(points)
+
+    assert knn_radii(real).tolist() == pytest.approx(kth_radius(real), rel=1e-5)
+    precision = manifold_coverage(fake, real, knn_radii(real))
+    recall = manifold_coverage(real, fake, knn_radii(fake))
+    assert precision == pytest.approx(coverage(fake, real, kth_radius(real)))
+    assert recall == pytest.approx(coverage(real, fake, kth_radius(fake)))
+    assert 0 < precision < 1 and 0 < recall < 1
+
+
+# --- the metrics on images ---------------------------------------------------------------------
+
+
+def test_a_set_against_itself_or_a_second_sample_scores_at_the_limit(mnist_classifier):
+    reference = embed(mnist_classifier, *digit_like(400, seed=0))
+    same = quality(reference, reference, seed=0)
+    assert same["fid"] == pytest.approx(0, abs=1e-3) and same["intra_fid"] == pytest.approx(0, abs=1e-3)
+    assert same["precision"] == same["recall"] == 1
+    second_sample = quality(embed(mnist_classifier, *digit_like(400, seed=1)), reference, seed=0)
+    blurred_images = corrupt(digit_like(400, seed=1)[0], blur=1)
+    blurred = quality(embed(mnist_classifier, blurred_images, reference.labels), reference, seed=0)
+    for name in ("fid", "kid", "intra_fid"):
+        assert abs(second_sample[name]) < 0.05 * blurred[name], name  # KID is unbiased: ~0, either sign
+
+
+@pytest.mark.parametrize("kind, levels", [("noise", (0.0, 0.1, 0.25, 0.5, 1.0)), ("blur", (0.0, 0.5, 1.0, 2.0, 4.0))])
+def test_metrics_worsen_monotonically_as_images_are_corrupted(mnist_classifier, kind, levels):
+    reference = embed(mnist_classifier, *digit_like(400, seed=0))
+    images, labels = digit_like(400, seed=1)
+    corrupted = [embed(mnist_classifier, corrupt(images, **{kind: level}), labels) for level in levels]
+    scores = [quality(sample, reference, seed=0) for sample in corrupted]
+    for name in ("fid", "kid", "intra_fid"):
+        values = [s[name] for s in scores]
+        assert values == sorted(values) and len(set(values)) == len(values), (name, values)
+    for name in ("precision", "recall"):
+        values = [s[name] for s in scores]
+        assert values == sorted(values, reverse=True) and values[-1] < values[0], (name, values)
+
+
+def test_label_accuracy_counts_agreement_with_the_requested_labels(mnist_classifier):
+    images, _ = digit_like(100, seed=0)
+    predicted = embed(mnist_classifier, images, torch.zeros(100, dtype=torch.long)).predicted
+    assert label_accuracy(embed(mnist_classifier, images, predicted)) == 1
+    assert label_accuracy(embed(mnist_classifier, images, (predicted + 1) % 10)) == 0
+
+
+# --- the classifiers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dataset", sorted(ACCURACY_TARGETS))
+def test_committed_classifier_is_small_safe_and_accurate(dataset):
+    path = weights_path(dataset)
+    assert path.stat().st_size < 1_000_000
+    saved = torch.load(path, weights_only=True)  # plain types only: cannot run code
+    assert all(t.dtype == torch.float16 for t in saved["state_dict"].values())
+    assert {"command", "seed", "torch_version", "holdout_per_class", "holdout_seed"} <= set(saved)
+    assert saved["test_accuracy"] >= ACCURACY_TARGETS[dataset]
+    assert dataset in supported_datasets()
+
+
+def test_classifier_takes_any_size_and_refuses_colour(mnist_classifier):
+    assert mnist_classifier(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+    assert mnist_classifier.features(torch.zeros(2, 1, 28, 28)).shape == (2, mnist_classifier.feature_dim)
+    with pytest.raises(ValueError, match="grayscale"):
+        mnist_classifier(torch.zeros(2, 3, 28, 28))
+
+
+def test_unknown_dataset_names_the_supported_ones_and_how_to_train_one():
+    with pytest.raises(UnsupportedDatasetError, match=r"'cifar10'.*fashion_mnist, mnist.*train_classifier cifar10"):
+        load_classifier("cifar10")
+
+
+def test_holdout_split_is_disjoint_per_class_and_seeded():
+    labels = torch.arange(100) % 4
+    held, rest = holdout_split(labels, per_class=5, seed=0)
+    assert torch.bincount(labels[held]).tolist() == [5, 5, 5, 5]
+    assert sorted(held.tolist() + rest.tolist()) == list(range(100))
+    assert torch.equal(held, holdout_split(labels, per_class=5, seed=0)[0])
+    assert not torch.equal(held, holdout_split(labels, per_class=5, seed=1)[0])
+
+
+def test_train_classifier_command_writes_loadable_float16_weights(tiny_data_dir, tmp_path):
+    out = tmp_path / "mnist.pt"
+    train_classifier_main(
+        ["mnist", "--data-dir", str(tiny_data_dir), "--epochs", "1", "--holdout-per-class", "2", "--out", str(out)]
+    )
+    saved = torch.load(out, weights_only=True)
+    assert saved["holdout_per_class"] == 2 and saved["epochs"] == 1 and 0 <= saved["test_accuracy"] <= 1
+    assert saved["command"].startswith("python -m condgan.metrics.train_classifier mnist --data-dir")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset, folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
+def test_label_accuracy_of_real_test_images_is_the_recorded_accuracy(dataset, folder):
+    if not (REAL_DATA_DIR / folder / "raw" / "t10k-images-idx3-ubyte").is_file():
+        pytest.skip(f"real {folder} not in {REAL_DATA_DIR}: `python -m condgan.data {dataset}` or set CONDGAN_DATA_DIR")
+    test_set = embedded_test_split(dataset, str(REAL_DATA_DIR.resolve()), 28)
+    accuracy = float((test_set.predicted == test_set.labels).double().mean())
+    # >= up to two images: another CPU's float rounding may flip a borderline one.
+    assert accuracy >= load_classifier(dataset)[1]["test_accuracy"] - 2e-4
+
+
+# --- the training callback ---------------------------------------------------------------------
+
+
+def test_callback_logs_every_metric_and_its_floor(run_cli):
+    run_dir = run_cli("trainer.max_epochs=1", "test=false", "callbacks.quality_metrics.n_per_class=20")
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        row = next(row for row in csv.DictReader(f) if row["val/fid"])
+    for name in METRICS:
+        assert math.isfinite(float(row[f"val/{name}"])) and math.isfinite(float(row[f"val/{name}_floor"])), name
+    assert float(row["val/fid_floor"]) < float(row["val/fid"])  # one epoch of training is far from real data
+
+
+def test_best_checkpoint_is_chosen_by_fid_and_last_follows_training(run_cli, monkeypatch):
+    fids = iter([3.0, 1.0, 2.0])  # epoch 1 is best; epoch 2 gets worse
+
+    def scripted_measurement(*args, **kwargs) -> dict[str, dict[str, float]]:
+        return {"model": dict.fromkeys(METRICS, 0.0) | {"fid": next(fids)}, "floor": dict.fromkeys(METRICS, 0.0)}
+
+    monkeypatch.setattr("condgan.callbacks.quality.measure_generator", scripted_measurement)
+    checkpoints = run_cli("trainer.max_epochs=3", "test=false") / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_001.ckpt", "last.ckpt"]
+    last = load_checkpoint(checkpoints / "last.ckpt")
+    assert last["epoch"] == 2  # not the best epoch: the file to resume from
+    ranking = next(state for key, state in last["callbacks"].items() if "val/fid" in key)
+    assert float(ranking["best_model_score"]) == 1.0
+
+
+def test_callback_refuses_a_dataset_without_classifier_before_training():
+    trainer = SimpleNamespace(datamodule=SimpleNamespace(dataset="cifar10", data_dir="data", image_size=32))
+    with pytest.raises(UnsupportedDatasetError, match=f"train_classifier cifar10.*{WITHOUT_QUALITY_METRICS}"):
+        QualityMetrics().setup(trainer, None, stage="fit")
+
+
+def test_training_without_quality_metrics_as_the_error_suggests(run_cli):
+    run_dir = run_cli("trainer.max_epochs=2", "test=false", *WITHOUT_QUALITY_METRICS.split())
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["last.ckpt"]  # no FID, no best-FID checkpoint
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        assert "val/fid" not in next(csv.reader(f))
