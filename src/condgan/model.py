@@ -89,11 +89,8 @@ class ConditionalGAN(L.LightningModule):
             if self.compile_networks:
                 net.compile()
 
-    def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        images, labels = batch
-        if self.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        return images, labels
+    def _layout(self, images: torch.Tensor) -> torch.Tensor:
+        return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images
 
     def on_fit_start(self) -> None:
         datamodule = self.trainer.datamodule
@@ -111,6 +108,7 @@ class ConditionalGAN(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         real, labels = batch  # (B, C, H, W) in [-1, 1], (B,)
+        real = self._layout(real)
         opt_g, opt_d = self.optimizers()
         # Fakes are drawn for the real batch's labels: both halves of D's batch share one label distribution,
         # and WGAN-GP interpolates pairs of the same label.
@@ -174,6 +172,7 @@ class ConditionalGAN(L.LightningModule):
     def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
         """Both losses on held-out reals and on fakes of the same labels (no augmentation), epoch means."""
         real, labels = batch
+        real = self._layout(real)
         fake = self(torch.randn(len(real), self.latent_dim, device=self.device), labels)
         d_real, d_fake = (self.discriminate(x, labels, augment=False)[0] for x in (real, fake))
         metrics = {
