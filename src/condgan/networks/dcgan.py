@@ -5,8 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from condgan.networks.layers import (
-    DiscriminatorHead,
-    LabelPlanes,
+    ConditionalDiscriminator,
     LatentStem,
     check_choice,
     generator_norm,
@@ -69,7 +68,7 @@ class DCGANGenerator(nn.Module):
         return self.to_image(x)  # (B, C, H, W)
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(ConditionalDiscriminator):
     """[image ⊕ label planes] → k stride-2 4×4 convs, doubling channels, LeakyReLU 0.2 → flatten → head.
 
     ``conditioning="projection"``: score + <embed(y), h>; ``"concat"``: label planes as extra input channels.
@@ -85,25 +84,10 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: bool = True,
         aux_classifier: bool = False,
     ):
-        super().__init__()
-        check_choice("conditioning", conditioning, ("projection", "concat"))
-        self.num_classes, self.image_shape = num_classes, tuple(image_shape)
-        start, stages = resolution_stages(self.image_shape)
-        self.label_planes = LabelPlanes(num_classes) if conditioning == "concat" else None
-        in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)
-        widths = [in_channels] + [base_channels * 2**i for i in range(stages)]  # 28 px: [C(+K), b, 2b]
-        self.body = nn.Sequential(*(down_block(c_in, c_out, spectral_norm) for c_in, c_out in zip(widths, widths[1:])))
-        self.head = DiscriminatorHead(
-            widths[-1] * start**2,
-            num_classes,
-            use_projection=conditioning == "projection",
-            sn=spectral_norm,
-            aux_classifier=aux_classifier,
-        )
+        super().__init__(num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier)
+        w = self.widths
+        self.body = nn.Sequential(*(down_block(c_in, c_out, spectral_norm) for c_in, c_out in zip(w, w[1:])))
+        self.attach_head(w[-1] * self.start**2)
 
-    def forward(
-        self, images: torch.Tensor, labels: torch.Tensor
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        x = images if self.label_planes is None else self.label_planes(images, labels)
-        features = self.body(x).flatten(1)  # (B, 2^(k-1)·b·s0·s0): keeps where things are, like DCGAN's last conv
-        return self.head(features, labels)  # scores (B,) [, class logits (B, K)]
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).flatten(1)  # (B, 2^(k-1)·b·s0·s0): keeps where things are, like DCGAN's last conv

@@ -78,7 +78,8 @@ class LatentStem(nn.Module):
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.label_emb is not None:
             noise = torch.cat([self.label_emb(labels), noise], dim=1)  # (B, K + Z), the MLP's order
-        return self.linear(noise).view(len(noise), *self.map_shape)
+        # unflatten, not view(len(noise), ...): no batch size is read, so exports keep a dynamic batch axis
+        return self.linear(noise).unflatten(1, self.map_shape)
 
 
 class LabelPlanes(nn.Module):
@@ -118,3 +119,39 @@ class DiscriminatorHead(nn.Module):
         if self.classifier is None:
             return scores
         return scores, self.classifier(features)  # (B,), (B, K)
+
+
+class ConditionalDiscriminator(nn.Module):
+    """What the CNN discriminators share: how the label enters (label planes or projection), the channel
+    widths of the down path and the head. Subclasses build ``self.body`` from ``self.widths`` and pool its
+    output to features (B, F) in ``features``; then ``attach_head(F)``."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        image_shape: tuple[int, int, int],
+        base_channels: int,
+        conditioning: str,
+        spectral_norm: bool,
+        aux_classifier: bool,
+    ):
+        super().__init__()
+        check_choice("conditioning", conditioning, ("projection", "concat"))
+        self.num_classes, self.image_shape = num_classes, tuple(image_shape)
+        self.start, stages = resolution_stages(self.image_shape)
+        self.label_planes = LabelPlanes(num_classes) if conditioning == "concat" else None
+        in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)
+        self.widths = [in_channels] + [base_channels * 2**i for i in range(stages)]  # 28 px: [C(+K), b, 2b]
+        self._head_options = dict(use_projection=conditioning == "projection", sn=spectral_norm, aux_classifier=aux_classifier)
+
+    def attach_head(self, features: int) -> None:
+        self.head = DiscriminatorHead(features, self.num_classes, **self._head_options)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        x = images if self.label_planes is None else self.label_planes(images, labels)
+        return self.head(self.features(x), labels)  # scores (B,) [, class logits (B, K)]

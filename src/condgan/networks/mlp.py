@@ -32,7 +32,8 @@ class MLPGenerator(nn.Module):
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = torch.cat([self.label_emb(labels), noise], dim=1)  # (B, num_classes + latent_dim)
-        return self.model(x).view(len(x), *self.image_shape)  # (B, C, H, W)
+        # unflatten, not view(len(x), ...): no batch size is read, so exports keep a dynamic batch axis
+        return self.model(x).unflatten(1, self.image_shape)  # (B, C, H, W)
 
 
 class MLPDiscriminator(nn.Module):

@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from condgan.networks.layers import (
-    DiscriminatorHead,
-    LabelPlanes,
+    ConditionalDiscriminator,
     LatentStem,
     check_choice,
     generator_norm,
@@ -102,7 +101,7 @@ class ResNetGenerator(nn.Module):
         return self.to_image(x)  # (B, C, H, W)
 
 
-class ResNetDiscriminator(nn.Module):
+class ResNetDiscriminator(ConditionalDiscriminator):
     """[image ⊕ label planes] → k residual down blocks, doubling channels → one more block at s0 → ReLU →
     global sum pooling → head.
 
@@ -119,31 +118,16 @@ class ResNetDiscriminator(nn.Module):
         spectral_norm: bool = True,
         aux_classifier: bool = False,
     ):
-        super().__init__()
-        check_choice("conditioning", conditioning, ("projection", "concat"))
-        self.num_classes, self.image_shape = num_classes, tuple(image_shape)
-        _, stages = resolution_stages(self.image_shape)
-        self.label_planes = LabelPlanes(num_classes) if conditioning == "concat" else None
-        in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)
-        widths = [in_channels] + [base_channels * 2**i for i in range(stages)]  # 28 px: [C(+K), b, 2b]
+        super().__init__(num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier)
+        w = self.widths
         self.blocks = nn.Sequential(
             *(
                 DBlock(c_in, c_out, spectral_norm, downsample=True, preactivate=i > 0)
-                for i, (c_in, c_out) in enumerate(zip(widths, widths[1:]))
+                for i, (c_in, c_out) in enumerate(zip(w, w[1:]))
             ),
-            DBlock(widths[-1], widths[-1], spectral_norm, downsample=False, preactivate=True),
+            DBlock(w[-1], w[-1], spectral_norm, downsample=False, preactivate=True),
         )
-        self.head = DiscriminatorHead(
-            widths[-1],
-            num_classes,
-            use_projection=conditioning == "projection",
-            sn=spectral_norm,
-            aux_classifier=aux_classifier,
-        )
+        self.attach_head(w[-1])
 
-    def forward(
-        self, images: torch.Tensor, labels: torch.Tensor
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        x = images if self.label_planes is None else self.label_planes(images, labels)
-        features = F.relu(self.blocks(x)).sum(dim=(2, 3))  # (B, 2^(k-1)·b): sum, not mean, as in SNGAN
-        return self.head(features, labels)  # scores (B,) [, class logits (B, K)]
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.blocks(x)).sum(dim=(2, 3))  # (B, 2^(k-1)·b): sum, not mean, as in SNGAN
