@@ -122,3 +122,15 @@ def test_speed_switches_train(switches):
     trainer = fit(model, batches=3)
     assert torch.isfinite(trainer.callback_metrics["train/g_loss"])
     assert set(model.state_dict()) == keys  # checkpoints keep their layout
+
+
+def test_ema_warms_up_then_decays_at_the_configured_rate():
+    from condgan.model import ema_with_warmup
+
+    update = ema_with_warmup(0.999)
+    ema, new = [torch.zeros(1)], [torch.ones(1)]
+    update(ema, new, torch.tensor(0))  # first update: decay (1 + 0) / 10 = 0.1 → ema follows G closely
+    assert ema[0].item() == pytest.approx(0.9)
+    ema = [torch.zeros(1)]
+    update(ema, new, torch.tensor(100_000))  # late: the configured 0.999
+    assert ema[0].item() == pytest.approx(0.001)

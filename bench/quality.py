@@ -1,0 +1,101 @@
+"""Sample quality of each MNIST experiment under the same wall-clock budget, measured by eval.
+
+Each experiment trains with `trainer.max_time=<budget>` (and the assignment's MLP also for its full 20
+epochs, the reference of the targets), then its last checkpoint is measured on 1000 images per class.
+
+    python bench/quality.py [--budget 300] [--experiments mnist_dcgan train_mnist_gan mnist_resnet]
+"""
+
+import argparse
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from _report import BENCHMARKS_MD, write_section  # noqa: E402
+from condgan.metrics.evaluate import evaluate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "logs" / "bench" / "quality"
+
+
+def train(name: str, overrides: list[str]) -> tuple[Path, float]:
+    run_dir = OUT / name
+    command = [sys.executable, str(ROOT / "run.py"), *overrides, "logger=csv", "test=false", f"hydra.run.dir={run_dir}"]
+    start = time.monotonic()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return run_dir, time.monotonic() - start
+
+
+def fid_over_time(run_dir: Path, seconds: float) -> tuple[list[float], list[float]]:
+    """val/fid (200 per class, logged each epoch) against training time, spread over the run by step."""
+    rows = [r for r in csv.DictReader(open(run_dir / "csv" / "metrics.csv")) if r.get("val/fid")]
+    last_step = max(int(r["step"]) for r in csv.DictReader(open(run_dir / "csv" / "metrics.csv")))
+    return [seconds * int(r["step"]) / last_step for r in rows], [float(r["val/fid"]) for r in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", type=int, default=300, help="seconds of training per experiment")
+    parser.add_argument("--experiments", nargs="+", default=["mnist_dcgan", "train_mnist_gan", "mnist_resnet"])
+    parser.add_argument("--baseline-epochs", type=int, default=20)
+    parser.add_argument("--data-dir", default=str(ROOT / "data"))
+    args = parser.parse_args()
+
+    budget = f"00:00:{args.budget // 60:02d}:{args.budget % 60:02d}"
+    runs = [  # (run folder name, table label, overrides)
+        (f"{e}_{args.budget}s", f"{e} ({args.budget} s)", [f"experiment={e}", f"trainer.max_time={budget}", "trainer.max_epochs=1000"])
+        for e in args.experiments
+    ]
+    if args.baseline_epochs:
+        epochs = args.baseline_epochs
+        runs.append((f"train_mnist_gan_{epochs}ep", f"train_mnist_gan ({epochs} epochs)", ["experiment=train_mnist_gan", f"trainer.max_epochs={epochs}"]))
+
+    rows, floor = [], None
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    for name, label, overrides in runs:
+        run_dir, seconds = train(name, overrides)
+        report = evaluate(run_dir / "checkpoints" / "last.ckpt", args.data_dir, n_per_class=1000)
+        model, floor = report["model"], report["floor"]
+        rows.append(
+            f"| {label} | {seconds:.0f} | {model['fid']:.2f} | {model['intra_fid']:.2f} | {model['kid']:.3f} | "
+            f"{model['label_acc']:.2%} | {model['precision']:.3f} | {model['recall']:.3f} |"
+        )
+        ax.plot(*fid_over_time(run_dir, seconds), "o-", markersize=3, label=label)
+        print(rows[-1], flush=True)
+    rows.append(
+        f"| real-data floor (held-out train vs test) | – | {floor['fid']:.2f} | {floor['intra_fid']:.2f} | "
+        f"{floor['kid']:.3f} | {floor['label_acc']:.2%} | {floor['precision']:.3f} | {floor['recall']:.3f} |"
+    )
+    ax.set(xlabel="training time (s, wall clock incl. per-epoch metrics)", ylabel="val/fid (200 per class)", yscale="log")
+    ax.legend(fontsize=7)
+    plot = BENCHMARKS_MD.parent / "images" / "quality_vs_time.png"
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(plot, dpi=100)
+
+    table = "\n".join(
+        [
+            f"## Sample quality on MNIST within {args.budget} s of CPU training",
+            "",
+            "Metrics of `python eval.py` (1000 images per class, last checkpoint) in the committed MNIST classifier's",
+            "feature space (docs/metrics.md). Lower is better for FID, intra-FID and KID; higher for the rest.",
+            "",
+            "| experiment | train s | FID | intra-FID | KID | label acc | precision | recall |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+            "",
+            "![val/fid against training time](images/quality_vs_time.png)",
+        ]
+    )
+    print(table)
+    write_section("quality", table)
+
+
+if __name__ == "__main__":
+    main()
