@@ -6,10 +6,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torchvision.io import decode_png, read_file
 
 from condgan.checkpoint import load_generator
-from condgan.sampling import sample, sample_per_class
+from condgan.sampling import latent_noise, latent_walk, sample, sample_per_class
 from tests.conftest import ROOT
 
 
@@ -57,6 +58,10 @@ def test_sampling_ignores_batch_size_and_global_rng_and_keeps_the_mode(untrained
         (["digit=5", "n=0"], "n must be at least 1"),
         (["n_per_class=0"], "n_per_class must be at least 1"),
         (["out=samples.jpg"], "unknown output extension '.jpg'"),
+        (["truncation=0"], "truncation must be at least 0.01"),
+        (["interpolate=true"], "pass seed_to=<another seed>, e.g. seed_to=1"),
+        (["interpolate=true", "seed_to=0"], "seed_to equals seed"),
+        (["interpolate=true", "seed_to=1", "steps=1"], "at least 2 steps"),
     ],
 )
 def test_bad_requests_fail_with_the_fix(run_script, untrained_checkpoint, tmp_path, monkeypatch, overrides, message):
@@ -64,6 +69,50 @@ def test_bad_requests_fail_with_the_fix(run_script, untrained_checkpoint, tmp_pa
     with pytest.raises(SystemExit, match=message):
         run_script("generate", f"ckpt_path={untrained_checkpoint}", *overrides)
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_truncation_redraws_every_value_outside_it_reproducibly():
+    noise = latent_noise(500, 100, seed=3, truncation=0.5)
+    assert noise.abs().max() <= 0.5
+    assert torch.equal(noise, latent_noise(500, 100, seed=3, truncation=0.5))
+    kept = latent_noise(500, 100, seed=3).abs() <= 0.5  # values inside the bound are the untruncated draw's
+    assert torch.equal(noise[kept], latent_noise(500, 100, seed=3)[kept])
+
+
+def test_truncated_samples_from_the_command_line(run_script, untrained_checkpoint, tmp_path):
+    run_script("generate", f"ckpt_path={untrained_checkpoint}", "n_per_class=2", "truncation=0.5", f"out={tmp_path / 't.npz'}")
+    generator, _ = load_generator(untrained_checkpoint)
+    expected, _ = sample_per_class(generator, 2, seed=0, truncation=0.5)
+    assert np.array_equal(np.load(tmp_path / "t.npz")["images"], expected.numpy())
+    assert not torch.equal(expected, sample_per_class(generator, 2, seed=0)[0])
+
+
+def test_walk_gif_has_a_frame_per_step_each_a_row_of_the_classes(run_script, untrained_checkpoint, tmp_path):
+    walk = ["interpolate=true", "seed=1", "seed_to=2", "steps=5"]
+    run_script("generate", f"ckpt_path={untrained_checkpoint}", *walk, f"out={tmp_path / 'walk.gif'}")
+    run_script("generate", f"ckpt_path={untrained_checkpoint}", *walk, "label=3", f"out={tmp_path / 'three.gif'}")
+    with Image.open(tmp_path / "walk.gif") as gif:
+        assert gif.n_frames == 5 and gif.size == (10 * 30 + 2, 30 + 2)  # 10 classes of 28 px, padding 2
+    with Image.open(tmp_path / "three.gif") as gif:
+        assert gif.n_frames == 5 and gif.size == (28, 28)  # one image a frame: make_grid adds no padding
+
+
+def test_walk_png_and_npz_hold_the_steps_in_order(run_script, untrained_checkpoint, tmp_path):
+    walk = ["interpolate=true", "seed=1", "seed_to=2", "steps=4"]
+    run_script("generate", f"ckpt_path={untrained_checkpoint}", *walk, f"out={tmp_path / 'walk.png'}")
+    run_script("generate", f"ckpt_path={untrained_checkpoint}", *walk, f"out={tmp_path / 'walk.npz'}")
+    assert decode_png(read_file(str(tmp_path / "walk.png"))).shape == (3, 4 * 30 + 2, 10 * 30 + 2)  # row = step
+    with np.load(tmp_path / "walk.npz") as arrays:
+        assert arrays["images"].shape == (40, 1, 28, 28) and arrays["labels"].tolist() == list(range(10)) * 4
+
+
+def test_walk_runs_from_the_images_of_one_seed_to_those_of_the_other(untrained_checkpoint):
+    generator, _ = load_generator(untrained_checkpoint)
+    images, labels = latent_walk(generator, torch.tensor([3, 7]), seed=1, seed_to=2, steps=6)
+    assert images.shape == (12, 1, 28, 28) and labels.tolist() == [3, 7] * 6
+    for image, label, seed in ((images[1], 7, 1), (images[-1], 7, 2)):  # the ends of the spherical path
+        expected = sample(generator, torch.tensor([label]), seed=seed)[0]
+        assert (image.int() - expected.int()).abs().max() <= 1  # the path's ends equal the seeds' noise to ~1e-7
 
 
 def test_missing_and_truncated_checkpoints_fail_with_the_fix(run_script, untrained_checkpoint, tmp_path):

@@ -1,21 +1,17 @@
-"""Drawing images from a generator: class grids for callbacks, seeded sample sets for metrics and files."""
+"""Drawing images from a generator: seeded (optionally truncated) noise, sample sets, latent walks, class grids.
 
-import io
-import math
+Files (NPZ, PNG, GIF) are written by ``condgan.sample_files``; the server draws through ``latent_noise`` too,
+so a seed gives the same images in generate.py, the web service and an exported model.
+"""
+
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
-from torchvision.io import encode_png
 from torchvision.utils import make_grid
 
-from condgan.atomic import atomic_write_bytes
-from condgan.checkpoint import load_generator
-
-SAMPLE_FORMATS = (".npz", ".png")
+MIN_TRUNCATION = 0.01  # below it, redrawing until every value fits takes thousands of rounds
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -34,36 +30,44 @@ def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
         module.train(was_training)
 
 
-@torch.no_grad()
-def class_grid(generator: nn.Module, noise: torch.Tensor, num_classes: int, padding: int = 2) -> torch.Tensor:
-    """A uint8 grid (C, H', W'): row k holds class k, column j uses noise[j] in every row.
+def latent_noise(n: int, latent_dim: int, seed: int = 0, truncation: float | None = None) -> torch.Tensor:
+    """(n, latent_dim) standard normal noise from its own seeded CPU generator (the global RNG stays untouched).
 
-    ``noise`` is (n_cols, Z). The generator is run in eval mode and left in the mode it was in.
+    ``truncation=t``: every value with |z| > t is drawn again until all lie within [-t, t] (the truncation
+    trick: cleaner, less varied images). The same seed and truncation always give the same noise.
     """
-    n_cols = len(noise)
-    device = next(generator.parameters()).device
-    z = noise.to(device).repeat(num_classes, 1)  # (num_classes * n_cols, Z), row-major
-    labels = torch.arange(num_classes, device=device).repeat_interleave(n_cols)
-    with eval_mode(generator):
-        images = generator(z, labels)
-    return make_grid(to_uint8(images).cpu(), nrow=n_cols, padding=padding)
+    rng = torch.Generator().manual_seed(seed)
+    noise = torch.randn(n, latent_dim, generator=rng)
+    if truncation is None:
+        return noise
+    if not truncation >= MIN_TRUNCATION:
+        raise ValueError(
+            f"truncation must be at least {MIN_TRUNCATION} (typical: 0.5 to 2), got truncation={truncation}; "
+            "pass truncation=null for untruncated noise"
+        )
+    outside = noise.abs() > truncation
+    while outside.any():
+        noise[outside] = torch.randn(int(outside.sum()), generator=rng)
+        outside = noise.abs() > truncation
+    return noise
 
 
-@torch.no_grad()
-def sample(generator: nn.Module, labels: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
-    """uint8 images (N, C, H, W) on CPU, one per label in ``labels`` (N,), in eval mode.
-
-    The noise (N, Z) is drawn at once from its own seeded CPU generator: the images depend only on the
-    weights, the labels and the seed (not on device, batch size or the global RNG, which stays untouched).
-    """
+def check_labels(labels: torch.Tensor, num_classes: int) -> None:
     if len(labels) == 0:
         raise ValueError("nothing to sample: ask for at least one image")
-    num_classes = generator.num_classes
     if labels.min() < 0 or labels.max() >= num_classes:
         outside = sorted({int(y) for y in labels if not 0 <= y < num_classes})
         raise ValueError(f"label {outside[0]} is outside the model's classes: pick a label in 0..{num_classes - 1}")
+
+
+@torch.no_grad()
+def render(generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """uint8 images (N, C, H, W) on CPU for noise (N, Z) and labels (N,), ``batch_size`` per call, in eval mode.
+
+    The generator is left in the mode it was in. In eval mode an image depends only on its own noise and
+    label, so the batch size changes nothing but speed.
+    """
     device = next(generator.parameters()).device
-    noise = torch.randn(len(labels), generator.latent_dim, generator=torch.Generator().manual_seed(seed))
     with eval_mode(generator):
         batches = [
             to_uint8(generator(z.to(device), y.to(device))).cpu()
@@ -72,64 +76,79 @@ def sample(generator: nn.Module, labels: torch.Tensor, seed: int = 0, batch_size
     return torch.cat(batches)
 
 
+def class_grid(generator: nn.Module, noise: torch.Tensor, num_classes: int, padding: int = 2) -> torch.Tensor:
+    """A uint8 grid (C, H', W'): row k holds class k, column j uses noise[j] in every row.
+
+    ``noise`` is (n_cols, Z). The generator is run in eval mode and left in the mode it was in.
+    """
+    n_cols = len(noise)
+    z = noise.repeat(num_classes, 1)  # (num_classes * n_cols, Z), row-major
+    labels = torch.arange(num_classes).repeat_interleave(n_cols)
+    return make_grid(render(generator, z, labels, batch_size=len(z)), nrow=n_cols, padding=padding)
+
+
+def sample(
+    generator: nn.Module,
+    labels: torch.Tensor,
+    seed: int = 0,
+    batch_size: int = 1000,
+    truncation: float | None = None,
+) -> torch.Tensor:
+    """uint8 images (N, C, H, W) on CPU, one per label in ``labels`` (N,), in eval mode.
+
+    The noise (N, Z) is ``latent_noise(N, Z, seed, truncation)``: the images depend only on the weights, the
+    labels, the seed and the truncation (not on device, batch size or the global RNG).
+    """
+    check_labels(labels, generator.num_classes)
+    return render(generator, latent_noise(len(labels), generator.latent_dim, seed, truncation), labels, batch_size)
+
+
 def sample_per_class(
-    generator: nn.Module, n_per_class: int, seed: int = 0, batch_size: int = 1000
+    generator: nn.Module, n_per_class: int, seed: int = 0, batch_size: int = 1000, truncation: float | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``n_per_class`` images of every class in label order: uint8 (K·n, C, H, W) and int64 labels (K·n,)."""
     if n_per_class < 1:
         raise ValueError(f"n_per_class must be at least 1, got {n_per_class}")
     labels = torch.arange(generator.num_classes).repeat_interleave(n_per_class)
-    return sample(generator, labels, seed, batch_size), labels
+    return sample(generator, labels, seed, batch_size, truncation), labels
 
 
-def save_samples(path: Path, images: torch.Tensor, labels: torch.Tensor, n_cols: int) -> None:
-    """Write uint8 images (N, C, H, W) atomically, the format chosen by the extension.
+def interpolate_latents(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
+    """(steps, Z) points from ``start`` to ``end`` (both (Z,), both included), spherically interpolated.
 
-    ``.npz``: arrays ``images`` (uint8 N×C×H×W) and ``labels`` (int64 N). ``.png``: a grid, ``n_cols`` per row.
+    Spherical, not linear: between two Gaussian latents a straight line passes through points of smaller
+    norm (about 0.7× at the midpoint) than the generator saw in training, which washes out the middle images.
     """
-    check_sample_format(path)
-    if path.suffix == ".npz":
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, images=images.numpy(), labels=labels.numpy())
-        atomic_write_bytes(path, buffer.getvalue())
-    else:
-        atomic_write_bytes(path, encode_png(make_grid(images, nrow=n_cols)).numpy().tobytes())
+    if steps < 2:
+        raise ValueError(f"an interpolation needs at least 2 steps (its two ends), got steps={steps}")
+    t = torch.linspace(0, 1, steps).unsqueeze(1)
+    cos_angle = torch.dot(start / start.norm(), end / end.norm()).clamp(-1, 1)
+    angle = torch.acos(cos_angle)
+    if torch.sin(angle) < 1e-6:  # (anti)parallel ends: the spherical formula would divide by ~0
+        return torch.lerp(start, end, t)
+    return (torch.sin((1 - t) * angle) * start + torch.sin(t * angle) * end) / torch.sin(angle)
 
 
-def check_sample_format(path: Path) -> None:
-    if path.suffix not in SAMPLE_FORMATS:
-        raise ValueError(
-            f"unknown output extension {path.suffix or '(none)'!r} in out={path}: "
-            "use out=<name>.npz for arrays or out=<name>.png for a picture"
-        )
-
-
-def generate(
-    ckpt_path: str | Path,
-    out: str | Path,
-    label: int | None = None,
-    n: int = 16,
-    n_per_class: int = 1000,
-    seed: int = 0,
+def latent_walk(
+    generator: nn.Module,
+    labels: torch.Tensor,
+    seed: int,
+    seed_to: int,
+    steps: int,
+    truncation: float | None = None,
     batch_size: int = 1000,
-) -> Path:
-    """Sample a training checkpoint's generator into ``out`` (.npz or .png); returns the path written.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``steps`` rows of images walking from the noise of ``seed`` to that of ``seed_to``, one image per label.
 
-    ``label`` given: ``n`` images of that class (a near-square grid as PNG). ``label`` None:
-    ``n_per_class`` images of every class in label order (one row per class as PNG).
+    Returns uint8 images (steps·K, C, H, W), step-major, and their labels (steps·K,), K = len(labels). Row 0
+    equals ``sample(generator, labels[k:k+1], seed, truncation=...)`` for every k, the last row the same
+    with ``seed_to``. Truncation bounds the two ends; points between them can exceed it slightly.
     """
-    out = Path(out)
-    check_sample_format(out)  # before the sampling work, not after it
-    if label is not None and not isinstance(label, int):
-        raise ValueError(f"label must be a class number, got label={label!r}")
-    if label is not None and n < 1:
-        raise ValueError(f"n must be at least 1, got n={n}")
-    generator, _ = load_generator(ckpt_path)
-    if label is None:
-        images, labels = sample_per_class(generator, n_per_class, seed, batch_size)
-        n_cols = n_per_class
-    else:
-        labels = torch.full((n,), label)
-        images, n_cols = sample(generator, labels, seed, batch_size), math.ceil(math.sqrt(n))
-    save_samples(out, images, labels, n_cols)
-    return out
+    check_labels(labels, generator.num_classes)
+    if seed_to == seed:
+        raise ValueError(f"seed_to equals seed ({seed}): a walk needs two different seeds, e.g. seed_to={seed + 1}")
+    start, end = (latent_noise(1, generator.latent_dim, s, truncation)[0] for s in (seed, seed_to))
+    path = interpolate_latents(start, end, steps)  # (steps, Z)
+    noise = path.repeat_interleave(len(labels), dim=0)  # every label of a row shares the row's point
+    row_labels = labels.repeat(steps)
+    return render(generator, noise, row_labels, batch_size), row_labels

@@ -3,12 +3,11 @@
 from pathlib import Path
 
 import matplotlib
-import torch
 from PIL import Image, ImageDraw
 from torch import nn
 from torchvision.io import write_png
 
-from condgan.sampling import class_grid
+from condgan.sampling import class_grid, interpolate_latents, latent_noise
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
@@ -63,24 +62,8 @@ def write_samples_gif(grids: dict[int, Path], path: Path) -> None:
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=FRAME_MS, loop=0)
 
 
-def interpolate_latents(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
-    """(steps, Z) points from ``start`` to ``end`` (both (Z,), both included), spherically interpolated.
-
-    Spherical, not linear: between two Gaussian latents a straight line passes through points of smaller
-    norm (about 0.7× at the midpoint) than the generator saw in training, which washes out the middle images.
-    """
-    if steps < 2:
-        raise ValueError(f"an interpolation needs at least 2 steps (its two ends), got {steps}")
-    t = torch.linspace(0, 1, steps).unsqueeze(1)
-    cos_angle = torch.dot(start / start.norm(), end / end.norm()).clamp(-1, 1)
-    angle = torch.acos(cos_angle)
-    if torch.sin(angle) < 1e-6:  # (anti)parallel ends: the spherical formula would divide by ~0
-        return torch.lerp(start, end, t)
-    return (torch.sin((1 - t) * angle) * start + torch.sin(t * angle) * end) / torch.sin(angle)
-
-
 def write_interpolation_strip(generator: nn.Module, steps: int, seed: int, path: Path) -> None:
     """Row k: class k along the path between two seeded noises, the same path in every row."""
-    ends = torch.randn(2, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    ends = latent_noise(2, generator.latent_dim, seed)
     grid = class_grid(generator, interpolate_latents(ends[0], ends[1], steps), generator.num_classes)
     write_png(grid, str(path))

@@ -1,0 +1,68 @@
+"""``condgan-serve ckpt_path=... [host=...] [port=...] [threads=...]``: load the model once, then run uvicorn.
+
+Plain ``key=value`` arguments rather than Hydra: an installed console script (in a container, say) has no
+configs/ folder beside it to compose from, and four settings need no composition.
+"""
+
+import sys
+from dataclasses import dataclass, fields
+
+import torch
+import uvicorn
+
+from condgan.checkpoint import CheckpointError
+from condgan.runtime import load_inference_model
+from condgan.serve.app import create_app
+
+INT_RANGES = {"port": (1, 65535), "threads": (1, 1024)}
+USAGE = "usage: condgan-serve ckpt_path=<checkpoint .ckpt or export .onnx> [host=127.0.0.1] [port=8000] [threads=1]"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    ckpt_path: str
+    host: str = "127.0.0.1"  # loopback only; in a container host=0.0.0.0, published through its port mapping
+    port: int = 8000
+    threads: int = 1  # intra-op threads per request: requests already run side by side (docs/deploy.md)
+
+
+def parse_args(args: list[str]) -> ServeOptions:
+    """``key=value`` arguments → options; an unknown key, a bad number or no ckpt_path raises ValueError."""
+    names = [field.name for field in fields(ServeOptions)]
+    values: dict[str, str | int] = {}
+    for arg in args:
+        key, has_value, value = arg.partition("=")
+        if not has_value or key not in names:
+            raise ValueError(
+                f"unknown argument {arg!r}: the arguments are {', '.join(f'{n}=' for n in names)}\n{USAGE}"
+            )
+        values[key] = value
+    if "ckpt_path" not in values:
+        raise ValueError(
+            f"no model given: pass ckpt_path=<run folder>/checkpoints/last.ckpt (or an exported .onnx)\n{USAGE}"
+        )
+    defaults = {field.name: field.default for field in fields(ServeOptions)}
+    for key, (low, high) in INT_RANGES.items():
+        if key in values:
+            values[key] = parse_int(key, str(values[key]), low, high, example=defaults[key])
+    return ServeOptions(**values)
+
+
+def parse_int(key: str, value: str, low: int, high: int, example: int) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ValueError(f"{key}={value} is not a whole number in {low}..{high}: pass e.g. {key}={example}")
+    return int(value)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if any(arg in ("-h", "--help") for arg in args):
+        print(f"{USAGE}\nThen open http://<host>:<port>/ (web page) or /docs (the API). docs/deploy.md has the rest.")
+        return
+    try:
+        options = parse_args(args)
+        torch.set_num_threads(options.threads)
+        model = load_inference_model(options.ckpt_path, options.threads)
+    except (CheckpointError, FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None  # a message that says what to fix, not a traceback
+    uvicorn.run(create_app(model), host=options.host, port=options.port)
