@@ -4,6 +4,8 @@ Each experiment trains with `trainer.max_time=<budget>` (and the assignment's ML
 epochs, the reference of the targets), then its last checkpoint is measured on 1000 images per class.
 
     python bench/quality.py [--budget 300] [--experiments mnist_dcgan train_mnist_gan mnist_resnet]
+
+mnist_resnet is left out by default: at about 70 images/s on 2 CPU cores, 300 s is a fraction of an epoch.
 """
 
 import argparse
@@ -43,7 +45,7 @@ def fid_over_time(run_dir: Path, seconds: float) -> tuple[list[float], list[floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=int, default=300, help="seconds of training per experiment")
-    parser.add_argument("--experiments", nargs="+", default=["mnist_dcgan", "train_mnist_gan", "mnist_resnet"])
+    parser.add_argument("--experiments", nargs="+", default=["mnist_dcgan", "train_mnist_gan"])
     parser.add_argument("--baseline-epochs", type=int, default=20)
     parser.add_argument("--data-dir", default=str(ROOT / "data"))
     args = parser.parse_args()

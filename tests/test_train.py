@@ -4,14 +4,16 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from condgan.checkpoint import load_checkpoint
 from tests.conftest import cli_args
 
 
-def test_fast_dev_run(run_cli):
-    run_dir = run_cli("debug=fast_dev_run")
+@pytest.mark.parametrize("experiment", ["mnist_dcgan", "train_mnist_gan"])
+def test_fast_dev_run(run_cli, experiment):
+    run_dir = run_cli("debug=fast_dev_run", f"experiment={experiment}")
     assert (run_dir / "samples" / "epoch_000.png").is_file()
     assert (run_dir / "config.yaml").is_file()
 
