@@ -6,11 +6,9 @@ from torch import nn
 
 from condgan.networks.layers import (
     ConditionalDiscriminator,
-    LatentStem,
-    check_choice,
+    ConditionalGenerator,
     generator_norm,
     maybe_spectral_norm,
-    resolution_stages,
 )
 
 
@@ -34,7 +32,7 @@ def down_block(in_channels: int, out_channels: int, sn: bool) -> nn.Sequential:
     )
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(ConditionalGenerator):
     """noise [⊕ label] → (base·2^k, s0, s0) → k up blocks, halving channels → 3×3 conv → tanh.
 
     ``conditioning="cbn"``: conditional BatchNorm in every block; ``"concat"``: label embedding ⊕ noise.
@@ -48,16 +46,11 @@ class DCGANGenerator(nn.Module):
         base_channels: int = 64,
         conditioning: str = "cbn",
     ):
-        super().__init__()
-        check_choice("conditioning", conditioning, ("cbn", "concat"))
-        self.latent_dim, self.num_classes, self.image_shape = latent_dim, num_classes, tuple(image_shape)
-        start, stages = resolution_stages(self.image_shape)
-        widths = [base_channels * 2**i for i in reversed(range(stages + 1))]  # 28 px: [4b, 2b, b]
-        cbn = conditioning == "cbn"
-        self.stem = LatentStem(latent_dim, num_classes, widths[0], start, concat_labels=not cbn)
-        self.stem_norm = generator_norm(widths[0], num_classes, cbn)
+        super().__init__(latent_dim, num_classes, image_shape, base_channels, conditioning)
+        w = self.widths
+        self.stem_norm = generator_norm(w[0], num_classes, self.cbn)
         self.blocks = nn.ModuleList(
-            UpBlock(c_in, c_out, num_classes, conditional=cbn) for c_in, c_out in zip(widths, widths[1:])
+            UpBlock(c_in, c_out, num_classes, conditional=self.cbn) for c_in, c_out in zip(w, w[1:])
         )
         self.to_image = nn.Sequential(nn.Conv2d(base_channels, self.image_shape[0], 3, padding=1), nn.Tanh())
 

@@ -82,6 +82,28 @@ class LatentStem(nn.Module):
         return self.linear(noise).unflatten(1, self.map_shape)
 
 
+class ConditionalGenerator(nn.Module):
+    """What the CNN generators share: how the label enters (conditional BatchNorm or embedding ⊕ noise),
+    the channel widths of the up path and the latent stem. Subclasses build their up blocks from
+    ``self.widths`` (passing ``self.cbn`` to each block's norm) and a ``to_image`` head."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        num_classes: int,
+        image_shape: tuple[int, int, int],
+        base_channels: int,
+        conditioning: str,
+    ):
+        super().__init__()
+        check_choice("conditioning", conditioning, ("cbn", "concat"))
+        self.latent_dim, self.num_classes, self.image_shape = latent_dim, num_classes, tuple(image_shape)
+        start, stages = resolution_stages(self.image_shape)
+        self.widths = [base_channels * 2**i for i in reversed(range(stages + 1))]  # 28 px: [4b, 2b, b]
+        self.cbn = conditioning == "cbn"
+        self.stem = LatentStem(latent_dim, num_classes, self.widths[0], start, concat_labels=not self.cbn)
+
+
 class LabelPlanes(nn.Module):
     """Discriminator "concat" conditioning: a learned label embedding broadcast over the image as extra
     channels, (B, C, H, W) → (B, C + K, H, W); a learned generalisation of one-hot planes."""

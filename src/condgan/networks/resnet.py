@@ -7,11 +7,9 @@ from torch import nn
 
 from condgan.networks.layers import (
     ConditionalDiscriminator,
-    LatentStem,
-    check_choice,
+    ConditionalGenerator,
     generator_norm,
     maybe_spectral_norm,
-    resolution_stages,
 )
 
 
@@ -62,7 +60,7 @@ class DBlock(nn.Module):
         return self.residual(x) + self.shortcut(x)
 
 
-class ResNetGenerator(nn.Module):
+class ResNetGenerator(ConditionalGenerator):
     """noise [⊕ label] → (base·2^k, s0, s0) → k residual up blocks (channels halve) → BN → ReLU → 3×3 conv
     → tanh.
 
@@ -77,15 +75,10 @@ class ResNetGenerator(nn.Module):
         base_channels: int = 64,
         conditioning: str = "cbn",
     ):
-        super().__init__()
-        check_choice("conditioning", conditioning, ("cbn", "concat"))
-        self.latent_dim, self.num_classes, self.image_shape = latent_dim, num_classes, tuple(image_shape)
-        start, stages = resolution_stages(self.image_shape)
-        widths = [base_channels * 2**i for i in reversed(range(stages + 1))]  # 28 px: [4b, 2b, b]
-        cbn = conditioning == "cbn"
-        self.stem = LatentStem(latent_dim, num_classes, widths[0], start, concat_labels=not cbn)
+        super().__init__(latent_dim, num_classes, image_shape, base_channels, conditioning)
+        w = self.widths
         self.blocks = nn.ModuleList(
-            GBlock(c_in, c_out, num_classes, conditional=cbn) for c_in, c_out in zip(widths, widths[1:])
+            GBlock(c_in, c_out, num_classes, conditional=self.cbn) for c_in, c_out in zip(w, w[1:])
         )
         self.to_image = nn.Sequential(
             nn.BatchNorm2d(base_channels),  # unconditional, as in SNGAN's last layer
