@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install data train test test-slow bench clean
+.PHONY: install data train test test-slow bench bench-quality clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ test-slow: install  ## minutes-long tests on real data
 
 bench: install  ## throughput benchmark → docs/benchmarks.md
 	$(PY) bench/throughput.py
+
+bench-quality: install  ## FID / label accuracy of the MNIST experiments in 300 s each (~25 min) → docs/benchmarks.md
+	$(PY) bench/quality.py
 
 clean:
 	rm -rf $(VENV) src/*.egg-info .pytest_cache

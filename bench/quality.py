@@ -12,6 +12,7 @@ mnist_resnet is left out by default: at about 70 images/s on 2 CPU cores, 300 s 
 
 import argparse
 import csv
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ OUT = ROOT / "logs" / "bench" / "quality"
 
 def train(name: str, overrides: list[str]) -> tuple[Path, float]:
     run_dir = OUT / name
+    shutil.rmtree(run_dir, ignore_errors=True)  # this script's own earlier run: stale checkpoints would mix in
     command = [sys.executable, str(ROOT / "run.py"), *overrides, "logger=csv", "test=false", f"hydra.run.dir={run_dir}"]
     start = time.monotonic()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)

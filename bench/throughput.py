@@ -91,12 +91,14 @@ class StepTimer(L.Callback):
         self.end = time.perf_counter()
 
 
-def time_condgan(cfg, warmup: int, steps: int) -> float:
+def time_condgan(cfg, warmup: int, steps: int, accelerator: str = "cpu", precision: str = "32-true") -> float:
+    """Seconds for `steps` training steps of cfg's model and data after `warmup` steps, on one device."""
     model = hydra.utils.instantiate(cfg.model)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     timer = StepTimer(warmup)
     trainer = L.Trainer(
-        accelerator="cpu", devices=1, max_epochs=1, limit_train_batches=warmup + steps, limit_val_batches=0,
+        accelerator=accelerator, devices=1, precision=precision, max_epochs=1,
+        limit_train_batches=warmup + steps, limit_val_batches=0,
         logger=False, enable_checkpointing=False, enable_model_summary=False,
         callbacks=[timer, hydra.utils.instantiate(cfg.callbacks.rich_progress_bar)],
         log_every_n_steps=cfg.trainer.log_every_n_steps,
