@@ -48,11 +48,11 @@ def fid_over_time(run_dir: Path, seconds: float) -> tuple[list[float], list[floa
 
 
 def epochs_trained(run_dir: Path) -> float:
-    """Completed epochs plus the fraction of the last one (steps / steps per full epoch)."""
+    """Epochs, counting a last one cut short by max_time as a fraction. The loggers' step is the global step
+    (two optimizer steps per batch), so an epoch's length is taken from the longest one between val/fid rows."""
     rows = list(csv.DictReader(open(run_dir / "csv" / "metrics.csv")))
-    ends = {int(r["epoch"]): int(r["step"]) for r in rows if r.get("val/fid")}  # epoch → its last step
-    full = sorted(ends)[-1] if ends else 0
-    steps_per_epoch = ends[full] / (full + 1) if ends else 1
+    bounds = [0] + sorted({int(r["step"]) for r in rows if r.get("val/fid")})  # validation runs at each epoch end
+    steps_per_epoch = max(b - a for a, b in zip(bounds, bounds[1:])) if len(bounds) > 1 else 1
     return max(int(r["step"]) for r in rows) / steps_per_epoch
 
 
