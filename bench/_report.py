@@ -3,6 +3,7 @@
 import os
 import platform
 import re
+import shlex
 import sys
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,7 @@ def machine() -> str:
 
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body`` plus how it was made."""
-    command = "python " + " ".join(sys.argv)
+    command = "python " + shlex.join(sys.argv)  # quoted as typed, so it can be pasted back
     section = (
         f"<!-- {name}:start -->\n{body.strip()}\n\n"
         f"Measured {date.today()} on {machine()} with `{command}`.\n<!-- {name}:end -->"
