@@ -23,6 +23,16 @@ def test_every_experiment_passes_fast_dev_run(run_cli, experiment):
     assert (run_dir / "config.yaml").is_file()
 
 
+def test_default_trains_under_bf16_autocast_with_channels_last(run_cli):
+    """The CPU speed switches of docs/benchmarks.md: weights stay float32, samples and checkpoint are written."""
+    run_dir = run_cli("trainer.max_epochs=1", "trainer.precision=bf16-mixed", "model.channels_last=true")
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    weights = [v for k, v in ckpt["state_dict"].items() if k.startswith("generator.") and v.is_floating_point()]
+    assert weights and all(w.dtype == torch.float32 and torch.isfinite(w).all() for w in weights)
+    assert ckpt["hyper_parameters"]["trainer"]["precision"] == "bf16-mixed"
+    assert (run_dir / "samples" / "epoch_000.png").is_file()
+
+
 def test_assignment_command_leaves_a_complete_run_folder(run_cli):
     run_dir = run_cli("experiment=train_mnist_gan.yaml", "trainer.max_epochs=1", "trainer.gpus=0")
     for name in ("config.yaml", "checkpoints/last.ckpt", "samples/epoch_000.png", "loss_curves.png", "csv/metrics.csv"):
