@@ -39,18 +39,22 @@ def train(name: str, overrides: list[str]) -> tuple[Path, float]:
     return run_dir, time.monotonic() - start
 
 
-def fid_over_time(run_dir: Path, seconds: float) -> tuple[list[float], list[float]]:
+def read_log(run_dir: Path) -> list[dict[str, str]]:
+    """The rows of the run's csv/metrics.csv; a row holds the values logged at one step, others empty."""
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def fid_over_time(rows: list[dict[str, str]], seconds: float) -> tuple[list[float], list[float]]:
     """val/fid (200 per class, logged each epoch) against training time, spread over the run by step."""
-    rows = list(csv.DictReader(open(run_dir / "csv" / "metrics.csv")))
     last_step = max(int(r["step"]) for r in rows)
     measured = [r for r in rows if r.get("val/fid")]
     return [seconds * int(r["step"]) / last_step for r in measured], [float(r["val/fid"]) for r in measured]
 
 
-def epochs_trained(run_dir: Path) -> float:
+def epochs_trained(rows: list[dict[str, str]]) -> float:
     """Epochs, counting a last one cut short by max_time as a fraction. The loggers' step is the global step
     (two optimizer steps per batch), so an epoch's length is taken from the longest one between val/fid rows."""
-    rows = list(csv.DictReader(open(run_dir / "csv" / "metrics.csv")))
     bounds = [0] + sorted({int(r["step"]) for r in rows if r.get("val/fid")})  # validation runs at each epoch end
     steps_per_epoch = max(b - a for a, b in zip(bounds, bounds[1:])) if len(bounds) > 1 else 1
     return max(int(r["step"]) for r in rows) / steps_per_epoch
@@ -79,14 +83,14 @@ def main() -> None:
     for name, label, overrides in runs:
         run_dir, seconds = train(name, overrides)
         report = evaluate(run_dir / "checkpoints" / "last.ckpt", args.data_dir, n_per_class=1000)
-        model, floor = report["model"], report["floor"]
+        model, floor, log = report["model"], report["floor"], read_log(run_dir)
         rows.append(
-            f"| {label} | {report['dataset']} {report['image_size']} px | {seconds:.0f} | {epochs_trained(run_dir):.1f} | "
+            f"| {label} | {report['dataset']} {report['image_size']} px | {seconds:.0f} | {epochs_trained(log):.1f} | "
             f"{model['fid']:.2f} ({floor['fid']:.2f}) | {model['intra_fid']:.2f} ({floor['intra_fid']:.2f}) | "
             f"{model['kid']:.3f} | {model['label_acc']:.2%} ({floor['label_acc']:.2%}) | "
             f"{model['precision']:.3f} | {model['recall']:.3f} |"
         )
-        ax.plot(*fid_over_time(run_dir, seconds), "o-", markersize=3, label=label)
+        ax.plot(*fid_over_time(log, seconds), "o-", markersize=3, label=label)
         print(rows[-1], flush=True)
     ax.set(xlabel="training time (s, wall clock incl. per-epoch metrics)", ylabel="val/fid (200 per class)", yscale="log")
     ax.legend(fontsize=7)

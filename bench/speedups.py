@@ -10,18 +10,18 @@ Compilation happens in the warm-up steps, outside the timed ones. Writes its sec
 import argparse
 
 import torch
-from hydra import compose, initialize_config_dir
 
 from _report import write_section
 from condgan.data.sources import ensure_dataset
-from throughput import ROOT, time_condgan
+from throughput import ROOT, compose_config, time_condgan
 
-VARIANTS = {  # name → (trainer precision, config overrides)
-    "fp32": ("32-true", []),
-    "bf16-mixed": ("bf16-mixed", []),
-    "bf16-mixed + channels_last": ("bf16-mixed", ["model.channels_last=true"]),
-    "compile": ("32-true", ["model.compile=true"]),
-    "compile + bf16-mixed + channels_last": ("bf16-mixed", ["model.compile=true", "model.channels_last=true"]),
+BF16, CHANNELS_LAST, COMPILE = "trainer.precision=bf16-mixed", "model.channels_last=true", "model.compile=true"
+VARIANTS = {  # name → config overrides
+    "fp32": [],
+    "bf16-mixed": [BF16],
+    "bf16-mixed + channels_last": [BF16, CHANNELS_LAST],
+    "compile": [COMPILE],
+    "compile + bf16-mixed + channels_last": [COMPILE, BF16, CHANNELS_LAST],
 }
 
 
@@ -40,14 +40,11 @@ def main() -> None:
     for batch in args.batch_size:
         baseline = None
         for name in args.variants:
-            precision, overrides = VARIANTS[name]
-            with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-                cfg = compose(
-                    "train.yaml",
-                    overrides=[f"paths.data_dir={args.data_dir}", "paths.output_dir=.", f"datamodule.batch_size={batch}", *overrides],
-                )
+            cfg = compose_config(
+                args.data_dir, f"trainer.accelerator={args.accelerator}", f"datamodule.batch_size={batch}", *VARIANTS[name]
+            )
             torch.manual_seed(0)
-            images_per_s = args.steps * batch / time_condgan(cfg, args.warmup, args.steps, args.accelerator, precision)
+            images_per_s = args.steps * batch / time_condgan(cfg, args.warmup, args.steps)
             baseline = baseline or images_per_s
             rows.append(f"| {batch} | {name} | {images_per_s:,.0f} | {images_per_s / baseline:.2f} |")
             print(rows[-1], flush=True)

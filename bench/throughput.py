@@ -27,10 +27,15 @@ from condgan.data.sources import ensure_dataset
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build_model(data_dir: str) -> L.LightningModule:
-    """The assignment's experiment exactly as run.py composes it."""
+def compose_config(data_dir: str, *overrides: str):
+    """The training config exactly as run.py composes it, with data from data_dir and no run folder."""
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        cfg = compose("train.yaml", overrides=["experiment=train_mnist_gan", f"paths.data_dir={data_dir}", "paths.output_dir=."])
+        return compose("train.yaml", overrides=[f"paths.data_dir={data_dir}", "paths.output_dir=.", *overrides])
+
+
+def build_model(data_dir: str) -> L.LightningModule:
+    """The assignment's experiment on the CPU."""
+    cfg = compose_config(data_dir, "experiment=train_mnist_gan", "trainer=cpu")
     torch.manual_seed(0)
     return hydra.utils.instantiate(cfg.model), cfg
 
@@ -91,13 +96,14 @@ class StepTimer(L.Callback):
         self.end = time.perf_counter()
 
 
-def time_condgan(cfg, warmup: int, steps: int, accelerator: str = "cpu", precision: str = "32-true") -> float:
-    """Seconds for `steps` training steps of cfg's model and data after `warmup` steps, on one device."""
+def time_condgan(cfg, warmup: int, steps: int) -> float:
+    """Seconds for `steps` training steps of cfg's model and data after `warmup` steps, on one device of
+    cfg.trainer.accelerator at cfg.trainer.precision."""
     model = hydra.utils.instantiate(cfg.model)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     timer = StepTimer(warmup)
     trainer = L.Trainer(
-        accelerator=accelerator, devices=1, precision=precision, max_epochs=1,
+        accelerator=cfg.trainer.accelerator, devices=1, precision=cfg.trainer.precision, max_epochs=1,
         limit_train_batches=warmup + steps, limit_val_batches=0,
         logger=False, enable_checkpointing=False, enable_model_summary=False,
         callbacks=[timer, hydra.utils.instantiate(cfg.callbacks.rich_progress_bar)],

@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import _report  # noqa: E402
-from quality import epochs_trained  # noqa: E402
+from quality import epochs_trained, read_log  # noqa: E402
 
 
 def write_metrics(run_dir: Path, rows: list[tuple[int, int, str]]) -> None:
@@ -21,12 +21,12 @@ def test_epochs_trained_counts_a_last_epoch_cut_by_max_time_as_a_fraction(tmp_pa
     # 20 global steps per epoch; max_time stopped epoch 3 at step 68, whose validation still ran.
     rows = [(0, 10, 1.0, ""), (0, 20, "", 50.0), (1, 40, "", 30.0), (2, 60, "", 20.0), (3, 68, 0.9, ""), (3, 68, "", 19.0)]
     write_metrics(tmp_path, rows)
-    assert epochs_trained(tmp_path) == pytest.approx(3.4)
+    assert epochs_trained(read_log(tmp_path)) == pytest.approx(3.4)
 
 
 def test_epochs_trained_whole_epochs(tmp_path):
     write_metrics(tmp_path, [(0, 5, 1.0, ""), (0, 10, "", 9.0), (1, 20, "", 8.0)])
-    assert epochs_trained(tmp_path) == pytest.approx(2.0)
+    assert epochs_trained(read_log(tmp_path)) == pytest.approx(2.0)
 
 
 def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):
