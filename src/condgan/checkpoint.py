@@ -59,6 +59,18 @@ class SafeCheckpointIO(TorchCheckpointIO):
         return load_checkpoint(path, map_location=map_location or "cpu")
 
 
+def resume_log_step(ckpt_path: _PATH | None, run_dir: _PATH) -> int | None:
+    """The loggers' step at which ``ckpt_path`` was saved, when it is a checkpoint of ``run_dir`` (a run resumed
+    into its own folder, whose loggers continue their files); None for a new run or another run's checkpoint.
+
+    Lightning's loggers count batches that stepped, not ``global_step`` (optimizer steps, 2 a batch here).
+    """
+    if ckpt_path is None or not Path(ckpt_path).resolve().is_relative_to(Path(run_dir).resolve()):
+        return None
+    loops = load_checkpoint(ckpt_path).get("loops") or {}
+    return loops.get("fit_loop", {}).get("epoch_loop.state_dict", {}).get("_batches_that_stepped")
+
+
 def load_generator(path: _PATH, map_location: Any = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild the generator of a training checkpoint (in eval mode) and return it with the run's plain config.
 
