@@ -73,7 +73,7 @@ def tiny_env(tiny_data_dir, tmp_path_factory) -> dict[str, str]:
     (site / "sitecustomize.py").write_text(f"from condgan.data import sources\nsources.MD5['mnist'] = {md5!r}\n")
     env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_MODE")}
     env["HOME"] = str(tmp_path_factory.mktemp("home"))  # no ~/.netrc from `wandb login`
-    env["PYTHONPATH"] = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT), os.environ.get("PYTHONPATH", "")])  # ROOT: tests.helpers
     return env
 
 
@@ -93,8 +93,11 @@ def run_child(args: list[str], env: dict[str, str], timeout: float = 300, **kwar
 
 
 def cli_args(data_dir: Path, run_dir: Path, *overrides: str) -> list[str]:
-    """The arguments of `run.py` for a run on the tiny data into ``run_dir``."""
-    return [str(ROOT / "run.py"), f"paths.data_dir={data_dir}", f"hydra.run.dir={run_dir}", *TINY_OVERRIDES, *overrides]
+    """The arguments of `run.py` for a run on the tiny data into ``run_dir``; flags (``--multirun``) go first,
+    since argparse wants Hydra's overrides in one piece."""
+    flags = [o for o in overrides if o.startswith("-")]
+    overrides = [o for o in overrides if not o.startswith("-")]
+    return [str(ROOT / "run.py"), *flags, f"paths.data_dir={data_dir}", f"hydra.run.dir={run_dir}", *TINY_OVERRIDES, *overrides]
 
 
 @pytest.fixture

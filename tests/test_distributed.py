@@ -55,9 +55,8 @@ def test_optuna_sweep_writes_trial_summary(tiny_mnist, child_env, tmp_path):
     args = cli_args(
         tiny_mnist, tmp_path / "unused", "hparams_search=mnist_optuna", "hydra.sweeper.n_trials=2",
         "hydra.sweeper.sampler.n_startup_trials=2", f"hydra.sweep.dir={sweep_dir}", "debug=fast_dev_run",
-        "callbacks=none", "optimized_metric=val/d_loss",
+        "callbacks=none", "optimized_metric=val/d_loss", "--multirun",
     )
-    args.insert(1, "--multirun")  # before the overrides, as on the command line
     done = subprocess.run([sys.executable, *args], env=child_env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = list(csv.DictReader(open(sweep_dir / "trials.csv")))

@@ -21,6 +21,8 @@ import pytest
 from condgan.serve.local import free_loopback_port, wait_until_healthy
 from tests.conftest import ROOT, run_child
 
+pytestmark = pytest.mark.e2e
+
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SCRIPTS = ("run.py", "eval.py", "generate.py", "export.py", "report.py")
 ENTRY_POINTS = ("python", "condgan-serve", "torchrun", "srun")

@@ -33,10 +33,18 @@ def map_gpus_flag(trainer_cfg: DictConfig) -> DictConfig:
     return cfg
 
 
-GAN_DDP_SETTINGS = {  # as in configs/trainer/ddp.yaml, which says why
-    "find_unused_parameters": True,  # the D step leaves G's parameters without gradients, and vice versa
-    "broadcast_buffers": False,  # two D forwards before one backward: in-place buffer copies break autograd
-}
+def gan_ddp_settings() -> dict[str, bool]:
+    """What DistributedDataParallel needs for a GAN step: find_unused_parameters (the D step leaves G's
+    parameters without gradients, and vice versa) and no buffer sync in forward (two D forwards come before one
+    backward: DDP's in-place copy of BatchNorm buffers would break autograd and overwrite each rank's statistics).
+    torch ≥ 2.10 names the second ``forward_sync_buffers`` and deprecates ``broadcast_buffers``."""
+    import inspect
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    parameters = inspect.signature(DistributedDataParallel).parameters
+    no_sync = "forward_sync_buffers" if "forward_sync_buffers" in parameters else "broadcast_buffers"
+    return {"find_unused_parameters": True, no_sync: False}
 
 
 def gan_ready_strategy(trainer_cfg: DictConfig) -> DictConfig:
@@ -51,7 +59,7 @@ def gan_ready_strategy(trainer_cfg: DictConfig) -> DictConfig:
     if not issubclass(entry["strategy"], DDPStrategy):
         return trainer_cfg
     cls = entry["strategy"]
-    spelled_out = {"_target_": f"{cls.__module__}.{cls.__qualname__}", **GAN_DDP_SETTINGS, **entry["init_params"]}
+    spelled_out = {"_target_": f"{cls.__module__}.{cls.__qualname__}", **gan_ddp_settings(), **entry["init_params"]}
     cfg = trainer_cfg.copy()
     with open_dict(cfg):
         cfg.strategy = spelled_out

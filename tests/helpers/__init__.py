@@ -1,0 +1,1 @@
+"""Code the tests load into the processes they start (callbacks named in Hydra overrides)."""
