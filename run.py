@@ -6,11 +6,14 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from condgan.errors import exit_on_user_error
+
 ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("CONDGAN_ROOT", str(ROOT))  # paths.root_dir, wherever you run from
 
 
 @hydra.main(version_base="1.3", config_path=str(ROOT / "configs"), config_name="train.yaml")
+@exit_on_user_error
 def main(cfg: DictConfig) -> float | None:
     from condgan.train import optimized_metric, train  # imported here so `--help` and config errors come fast
 

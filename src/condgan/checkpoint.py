@@ -15,10 +15,9 @@ from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from condgan.atomic import atomic_write
+from condgan.errors import CheckpointError
 
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, corrupt or unsafe to load."""
+__all__ = ["CheckpointError", "atomic_save", "load_checkpoint", "load_generator"]
 
 
 def atomic_save(obj: Any, path: _PATH) -> None:
