@@ -11,7 +11,7 @@ import torch
 
 from condgan.checkpoint import CheckpointError, UnsafeCheckpointError, load_checkpoint, load_generator
 from condgan.runtime import load_inference_model
-from tests.conftest import ROOT
+from tests.conftest import ROOT, cli_args, compose_config
 
 MARKER = "pwned.txt"  # what every crafted config tries to create, relative to the current folder
 
@@ -104,22 +104,27 @@ def command_line(entry_point: str, ckpt: Path, tmp_path: Path, data_dir: Path) -
         "export.py": [sys.executable, str(ROOT / "export.py"), f"ckpt_path={ckpt}", "format=onnx"],
         "condgan-serve": [str(serve), f"ckpt_path={ckpt}", "port=8765"],
         "report.py": [sys.executable, str(ROOT / "report.py"), f"run_dir={ckpt.parent.parent}"],
+        "run.py (resume)": [
+            sys.executable, *cli_args(data_dir, tmp_path / "resumed", f"ckpt_path={ckpt}", "trainer.max_epochs=1"),
+        ],
     }[entry_point]
 
 
-ENTRY_POINTS = [  # ~5 s of CPU each, mostly imports: one in the fast suite, the rest in-process there (below)
-    "generate.py",
+ENTRY_POINTS = [  # ~5 s of CPU each, mostly imports: two in the fast suite, the rest in-process there (below)
+    "generate.py", "run.py (resume)",
     *(pytest.param(name, marks=pytest.mark.slow) for name in ("eval.py", "export.py", "condgan-serve", "report.py")),
 ]
 
 
 @pytest.mark.parametrize("entry_point", ENTRY_POINTS)
-def test_every_command_refuses_a_crafted_checkpoint_in_one_line(entry_point, untrained_checkpoint, tiny_mnist, tmp_path):
+def test_every_command_refuses_a_crafted_checkpoint_in_one_line(
+    entry_point, untrained_checkpoint, tiny_mnist, child_env, tmp_path
+):
     marker = tmp_path / MARKER
     ckpt = craft(untrained_checkpoint, tmp_path / "shared", {"_target_": "builtins.open", "_args_": [str(marker), "w"]})
     (ckpt.parent.parent / "config.yaml").write_text("datamodule: {dataset: mnist, image_size: 28}\nseed: 1\n")
     before = files_under(tmp_path)
-    env = {key: value for key, value in os.environ.items() if key != "HYDRA_FULL_ERROR"}
+    env = {key: value for key, value in child_env.items() if key != "HYDRA_FULL_ERROR"}
     done = subprocess.run(
         command_line(entry_point, ckpt, tmp_path, tiny_mnist), cwd=tmp_path, env=env,
         capture_output=True, text=True, timeout=300,
@@ -131,7 +136,7 @@ def test_every_command_refuses_a_crafted_checkpoint_in_one_line(entry_point, unt
     assert "Traceback" not in done.stdout + done.stderr
     created = files_under(tmp_path) - before
     assert not marker.exists()
-    assert all("report" in p.parts for p in created), created  # report.py's own folder only
+    assert all({"resumed", "report"} & set(p.parts) for p in created), created  # run.py's and report.py's folders
 
 
 NOT_CHECKPOINTS = {  # name: (make the file at path, what the one line says after the path)
@@ -205,3 +210,25 @@ def test_a_file_that_is_not_a_checkpoint_gets_one_line_from_every_command(
     assert "Traceback" not in "".join(capsys.readouterr())
     assert not (tmp_path / MARKER).exists()
     assert {p.name for p in tmp_path.iterdir()} <= {"x.ckpt", "run"}  # no sample, export or metrics file
+
+
+def resumable_checkpoint(folder: Path) -> Path:
+    """A checkpoint with what resuming needs (every weight of the model, counters, optimizer states), untrained."""
+    import hydra
+    from omegaconf import OmegaConf
+
+    cfg = compose_config("trainer.accelerator=cpu", "datamodule.image_size=28", output_dir=folder)
+    model = hydra.utils.instantiate(cfg.model)
+    path = folder / "resumable.ckpt"
+    torch.save({"hyper_parameters": OmegaConf.to_container(cfg, resolve=True), "state_dict": model.state_dict(),
+                "epoch": 0, "global_step": 0, "loops": {}, "optimizer_states": []}, path)
+    return path
+
+
+@pytest.mark.parametrize("case", ["text", "a folder", "wrong tensor shape"])
+def test_run_py_refuses_a_bad_ckpt_path_before_training(case, tiny_mnist, tmp_path, monkeypatch, capsys):
+    path = make_not_checkpoint(case, resumable_checkpoint(tmp_path), tmp_path / "x.ckpt")
+    exited = run_main("run", monkeypatch, *cli_args(tiny_mnist, tmp_path / "run", f"ckpt_path={path}")[1:])
+    assert str(exited.code).startswith(f"error: {path}") and NOT_CHECKPOINTS[case][1] in str(exited.code)
+    assert "Traceback" not in "".join(capsys.readouterr())
+    assert not (tmp_path / "run" / "checkpoints").exists()  # refused before the first step

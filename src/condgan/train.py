@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from condgan.checkpoint import SafeCheckpointIO
 from condgan.compat import map_gpus_flag
+from condgan.config_checks import check_before_fit, check_config
 from condgan.loggers import announce_wandb, close_loggers, resolve_wandb_mode
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def log_through_hydra() -> None:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and test) the configured model; returns the final metrics as plain floats."""
     log_through_hydra()
+    check_config(cfg)  # a bad setting fails here, in one line, before any data is read
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     save_resolved_config(cfg, cfg.paths.output_dir)
@@ -52,6 +54,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     # The resolved config as plain types: logged as the run's hyperparameters (W&B config, CSV hparams.yaml)
     # and saved in every checkpoint, so the networks can be rebuilt from a checkpoint alone.
     model.save_hyperparameters(OmegaConf.to_container(cfg, resolve=True))
+    check_before_fit(cfg, datamodule, model, trainer)
     announce_wandb(loggers)
 
     try:
