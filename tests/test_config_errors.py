@@ -1,9 +1,10 @@
-"""Settings and folders that cannot work: one line naming the setting or path and what to do, before any
+"""Settings, folders and disks that cannot work: one line naming the setting or path and what to do, before any
 work, with HYDRA_FULL_ERROR=1 still showing the whole traceback."""
 
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,33 @@ def test_a_read_only_run_folder_is_one_line(tiny_mnist, monkeypatch, tmp_path):
     finally:
         run_dir.chmod(0o755)
     assert str(exited.code).startswith(f"error: cannot write the run folder {run_dir} (Permission denied)")
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_previous_checkpoint(tiny_mnist, monkeypatch, tmp_path, capsys):
+    """Every write into checkpoints/ goes to /dev/full: the kernel's own ENOSPC, through torch.save's writer."""
+    run_dir = tmp_path / "run"
+    checkpoints = run_dir / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    previous = checkpoints / "last.ckpt"
+    previous.write_bytes(b"the checkpoint of an earlier run, which a failed save must leave alone")
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_on_a_full_disk(*args, dir=None, **kwargs):
+        fd, name = real_mkstemp(*args, dir=dir, **kwargs)
+        if Path(dir) == checkpoints:
+            os.close(fd)
+            fd = os.open("/dev/full", os.O_WRONLY)
+        return fd, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_on_a_full_disk)
+    exited = run_py(monkeypatch, tiny_mnist, run_dir, "trainer.max_epochs=1", "test=false", "callbacks=no_quality")
+    message = str(exited.code)
+    assert message.startswith(f"error: no space left on the disk of {checkpoints} while writing ")
+    assert message.endswith("free some space (or write elsewhere) and run again") and "\n" not in message
+    assert "while writing last.ckpt: the previous last.ckpt is untouched" in message
+    assert "Traceback" not in "".join(capsys.readouterr())
+    assert previous.read_bytes().startswith(b"the checkpoint of an earlier run")
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["last.ckpt"]  # no temporary file left behind
 
 
 def test_ddp_reports_a_bad_batch_once(tiny_mnist, child_env, tmp_path):
