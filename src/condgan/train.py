@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from condgan.checkpoint import SafeCheckpointIO
 from condgan.compat import map_gpus_flag
 from condgan.config_checks import check_before_fit, check_config
+from condgan.console import quiet_console, start_wandb
 from condgan.loggers import announce_wandb, close_loggers, resolve_wandb_mode
 
 log = logging.getLogger(__name__)
@@ -29,16 +30,9 @@ def save_resolved_config(cfg: DictConfig, output_dir: str) -> None:
     OmegaConf.save(cfg, path, resolve=True)
 
 
-def log_through_hydra() -> None:
-    """Lightning prints through its own handlers too; under Hydra the root logger (console + run log) suffices."""
-    if logging.getLogger().handlers:
-        for name in ("lightning.pytorch", "lightning.fabric"):
-            logging.getLogger(name).handlers.clear()
-
-
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and test) the configured model; returns the final metrics as plain floats."""
-    log_through_hydra()
+    quiet_console()
     check_config(cfg)  # a bad setting fails here, in one line, before any data is read
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -55,6 +49,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     # and saved in every checkpoint, so the networks can be rebuilt from a checkpoint alone.
     model.save_hyperparameters(OmegaConf.to_container(cfg, resolve=True))
     check_before_fit(cfg, datamodule, model, trainer)
+    start_wandb(loggers)
     announce_wandb(loggers)
 
     try:
