@@ -61,8 +61,13 @@ def test_hydra_full_error_still_shows_the_traceback(monkeypatch, tmp_path, capsy
 
 
 def test_every_shipped_config_passes_the_checks(tmp_path):
-    for experiment in sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml")):
+    from tests.test_configs import EXPERIMENTS, GROUP_OPTIONS, REQUIRED_OVERRIDES
+
+    for experiment in EXPERIMENTS:
         check_config(compose_config(f"experiment={experiment}", "trainer.accelerator=cpu", output_dir=tmp_path))
+    for group, option in GROUP_OPTIONS:
+        overrides = (f"{group}={option}", *REQUIRED_OVERRIDES.get((group, option), ()))
+        check_config(compose_config(*overrides, output_dir=tmp_path))
 
 
 def test_a_run_folder_that_cannot_be_written_is_one_line(tiny_mnist, monkeypatch, tmp_path, capsys):
