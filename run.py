@@ -1,6 +1,7 @@
 """Train a conditional GAN: ``python run.py experiment=train_mnist_gan.yaml trainer.max_epochs=20``."""
 
 import os
+import sys
 from pathlib import Path
 
 import hydra
@@ -12,12 +13,22 @@ ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("CONDGAN_ROOT", str(ROOT))  # paths.root_dir, wherever you run from
 
 
-@hydra.main(version_base="1.3", config_path=str(ROOT / "configs"), config_name="train.yaml")
+CONFIG_DIR = ROOT / "configs"
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
 @exit_on_user_error
-def main(cfg: DictConfig) -> float | None:
+def train_main(cfg: DictConfig) -> float | None:
     from condgan.train import optimized_metric, train  # imported here so `--help` and config errors come fast
 
     return optimized_metric(train(cfg), cfg.get("optimized_metric"))
+
+
+def main() -> float | None:
+    from condgan.compat import null_group_overrides
+
+    sys.argv[1:] = null_group_overrides(sys.argv[1:], CONFIG_DIR)  # `logger=null`, as template users type it
+    return train_main()
 
 
 if __name__ == "__main__":

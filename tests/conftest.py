@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,11 +40,14 @@ def tiny_data_dir(tmp_path_factory) -> Path:
     return data_dir
 
 
+def md5_of_files(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
 @pytest.fixture
 def tiny_mnist(tiny_data_dir, monkeypatch) -> Path:
     """The tiny data set, with its MD5s standing in for the official ones."""
-    raw = tiny_data_dir / "MNIST" / "raw"
-    monkeypatch.setitem(sources.MD5, "mnist", {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in raw.iterdir()})
+    monkeypatch.setitem(sources.MD5, "mnist", md5_of_files(tiny_data_dir / "MNIST" / "raw"))
     return tiny_data_dir
 
 
@@ -57,18 +61,35 @@ TINY_OVERRIDES = (
 )
 
 
-@pytest.fixture
-def child_env(tiny_mnist, tmp_path) -> dict[str, str]:
-    """Environment for a `python run.py` child process (and its DDP children) that accepts the tiny data.
+@pytest.fixture(scope="session")
+def tiny_env(tiny_data_dir, tmp_path_factory) -> dict[str, str]:
+    """Environment for child processes (run.py and its DDP children, torchrun workers, eval.py, condgan-serve)
+    that accept the tiny data, as a new user's machine would run them: no W&B API key (so W&B runs offline).
 
-    A sitecustomize.py on PYTHONPATH runs at every interpreter start, before run.py, and patches the MD5s.
+    A sitecustomize.py on PYTHONPATH runs at every interpreter start, before the script, and patches the MD5s.
     """
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(
-        f"from condgan.data import sources\nsources.MD5['mnist'] = {sources.MD5['mnist']!r}\n"
-    )
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    site = tmp_path_factory.mktemp("site")
+    md5 = md5_of_files(tiny_data_dir / "MNIST" / "raw")
+    (site / "sitecustomize.py").write_text(f"from condgan.data import sources\nsources.MD5['mnist'] = {md5!r}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_MODE")}
+    env["HOME"] = str(tmp_path_factory.mktemp("home"))  # no ~/.netrc from `wandb login`
+    env["PYTHONPATH"] = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    return env
+
+
+@pytest.fixture
+def child_env(tiny_env, tiny_mnist) -> dict[str, str]:
+    return tiny_env
+
+
+def run_child(args: list[str], env: dict[str, str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``args`` (``sys.executable`` is prepended when the first is a .py file) and assert it succeeded;
+    the failure message holds the end of its output."""
+    if str(args[0]).endswith(".py"):
+        args = [sys.executable, *args]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, **kwargs)
+    assert done.returncode == 0, f"{' '.join(map(str, args))} exited with {done.returncode}:\n{(done.stdout + done.stderr)[-4000:]}"
+    return done
 
 
 def cli_args(data_dir: Path, run_dir: Path, *overrides: str) -> list[str]:

@@ -125,9 +125,9 @@ def test_speed_switches_train(switches):
 
 
 def test_ema_warms_up_then_decays_at_the_configured_rate():
-    from condgan.model import ema_with_warmup
+    from condgan.model import EMAWithWarmup
 
-    update = ema_with_warmup(0.999)
+    update = EMAWithWarmup(0.999)
     ema, new = [torch.zeros(1)], [torch.ones(1)]
     update(ema, new, torch.tensor(0))  # first update: decay (1 + 0) / 10 = 0.1 → ema follows G closely
     assert ema[0].item() == pytest.approx(0.9)

@@ -1,7 +1,9 @@
 """Files that are either the old version or the complete new one, never half-written (even after kill -9)."""
 
 import errno
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -9,12 +11,16 @@ from typing import BinaryIO
 
 from condgan.errors import DiskFullError
 
+log = logging.getLogger(__name__)
+TEMP_PREFIX, TEMP_SUFFIX = ".", ".tmp"  # .<target name>.<mkstemp's 8 random characters>.tmp, beside the target
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as tmp:
             write(tmp)
@@ -55,3 +61,15 @@ def out_of_space(error: BaseException | None) -> bool:
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return False
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> None:
+    """Delete the temporary files that writers killed mid-write (``kill -9``) left in ``folder`` or one level
+    below (a run folder and its ``checkpoints/``, ``csv/``). Call it before this process writes anything there:
+    a temporary file is only ever stale or one's own.
+    """
+    pattern = f"{TEMP_PREFIX}*{TEMP_SUFFIX}"
+    for tmp in [*Path(folder).glob(pattern), *Path(folder).glob(f"*/{pattern}")]:
+        if TEMP_NAME.fullmatch(tmp.name) and tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            log.info("Removed %s, left by a run killed while writing it", tmp)

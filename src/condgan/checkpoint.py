@@ -19,8 +19,6 @@ from condgan.atomic import atomic_write
 from condgan.checkpoint_config import build_network, check_weights_fit, network_spec
 from condgan.errors import CheckpointError, UnsafeCheckpointError
 
-__all__ = ["CheckpointError", "UnsafeCheckpointError", "atomic_save", "load_checkpoint", "load_generator"]
-
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
 RESUME_KEYS = ("epoch", "global_step", "loops", "optimizer_states")  # what Lightning needs to continue a run
 
@@ -88,6 +86,18 @@ class SafeCheckpointIO(TorchCheckpointIO):
         if weights_only is False:
             raise CheckpointError("condgan loads checkpoints with weights_only=True only; do not pass weights_only=False.")
         return load_checkpoint(path, map_location=map_location or "cpu")
+
+
+def resume_log_step(ckpt_path: _PATH | None, run_dir: _PATH) -> int | None:
+    """The loggers' step at which ``ckpt_path`` was saved, when it is a checkpoint of ``run_dir`` (a run resumed
+    into its own folder, whose loggers continue their files); None for a new run or another run's checkpoint.
+
+    Lightning's loggers count batches that stepped, not ``global_step`` (optimizer steps, 2 a batch here).
+    """
+    if ckpt_path is None or not Path(ckpt_path).resolve().is_relative_to(Path(run_dir).resolve()):
+        return None
+    loops = load_checkpoint(ckpt_path).get("loops") or {}
+    return loops.get("fit_loop", {}).get("epoch_loop.state_dict", {}).get("_batches_that_stepped")
 
 
 def load_generator(path: _PATH, map_location: Any = "cpu") -> tuple[nn.Module, dict[str, Any]]:

@@ -1,6 +1,9 @@
-"""Lightning 1.x trainer arguments that the assignment's commands still use, mapped to Lightning 2."""
+"""Spellings users bring from elsewhere: Lightning 1.x trainer arguments, the lightning-hydra-template's
+``logger=null``."""
 
 import logging
+import re
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -28,3 +31,40 @@ def map_gpus_flag(trainer_cfg: DictConfig) -> DictConfig:
         gpus, cfg.accelerator, cfg.devices,
     )
     return cfg
+
+
+GAN_DDP_SETTINGS = {  # as in configs/trainer/ddp.yaml, which says why
+    "find_unused_parameters": True,  # the D step leaves G's parameters without gradients, and vice versa
+    "broadcast_buffers": False,  # two D forwards before one backward: in-place buffer copies break autograd
+}
+
+
+def gan_ready_strategy(trainer_cfg: DictConfig) -> DictConfig:
+    """Return a copy of the trainer config whose DDP strategy name (``ddp``, ``ddp_spawn``, ``ddp_fork``, ...)
+    is spelled out as a ``DDPStrategy`` with the settings a GAN needs; any other strategy is left as it is."""
+    from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
+
+    strategy = trainer_cfg.get("strategy")
+    if not isinstance(strategy, str) or strategy not in StrategyRegistry:
+        return trainer_cfg
+    entry = StrategyRegistry[strategy]
+    if not issubclass(entry["strategy"], DDPStrategy):
+        return trainer_cfg
+    cls = entry["strategy"]
+    spelled_out = {"_target_": f"{cls.__module__}.{cls.__qualname__}", **GAN_DDP_SETTINGS, **entry["init_params"]}
+    cfg = trainer_cfg.copy()
+    with open_dict(cfg):
+        cfg.strategy = spelled_out
+    log.info("trainer.strategy=%s: using DDPStrategy(%s)", strategy,
+             ", ".join(f"{k}={v!r}" for k, v in spelled_out.items() if k != "_target_"))
+    return cfg
+
+
+def null_group_overrides(args: list[str], config_dir: Path) -> list[str]:
+    """``logger=null`` → ``logger=[]`` for every config group: the template's way to switch a group off, which
+    Hydra itself refuses ("Config group override must be a string or a list"). Other arguments are unchanged."""
+    null_choice = re.compile(r"(?P<group>[\w/]+)=(null|none|None)")
+    return [
+        f"{match['group']}=[]" if (match := null_choice.fullmatch(arg)) and (config_dir / match["group"]).is_dir() else arg
+        for arg in args
+    ]

@@ -16,22 +16,26 @@ PROGRESS_BAR = ("train/g_loss", "train/d_loss")
 OptimizerFactory = Callable[..., torch.optim.Optimizer]  # e.g. functools.partial(torch.optim.Adam, lr=2e-4)
 
 
-def ema_with_warmup(decay: float) -> Callable:
+class EMAWithWarmup:
     """An ``AveragedModel`` update: EMA whose decay ramps up as min(decay, (1 + n) / (10 + n)) over n updates.
 
     A plain 0.999 EMA still weighs the random initial weights by 0.999^n: 42% after a first MNIST epoch
     (860 steps), which shows as grey blur in early samples and skews early FIDs and best-checkpoint choice.
+    A class rather than a closure, so the model pickles (``strategy=ddp_spawn`` sends it to its processes).
     """
 
-    @torch.no_grad()
-    def update(ema_params: list[torch.Tensor], params: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
-        if not torch.is_floating_point(ema_params[0]):  # AveragedModel groups by dtype: counters are copied
-            torch._foreach_copy_(ema_params, params)
-            return
-        n = float(num_averaged)
-        torch._foreach_lerp_(ema_params, params, 1 - min(decay, (1 + n) / (10 + n)))
+    def __init__(self, decay: float):
+        self.decay = decay
 
-    return update
+    @torch.no_grad()
+    def __call__(self, ema_params: list[torch.Tensor], params: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
+        n = float(num_averaged)
+        weight = 1 - min(self.decay, (1 + n) / (10 + n))
+        for ema, new in zip(ema_params, params):
+            if ema.is_floating_point():
+                ema.lerp_(new, weight)
+            else:  # AveragedModel groups tensors by dtype: BatchNorm's counters are copied
+                ema.copy_(new)
 
 
 class ConditionalGAN(L.LightningModule):
@@ -73,7 +77,7 @@ class ConditionalGAN(L.LightningModule):
         self.augment, self.channels_last, self.compile_networks = augment, channels_last, compile
         self.generator_ema = None
         if ema_decay:
-            self.generator_ema = AveragedModel(generator, multi_avg_fn=ema_with_warmup(ema_decay), use_buffers=True)
+            self.generator_ema = AveragedModel(generator, multi_avg_fn=EMAWithWarmup(ema_decay), use_buffers=True)
             self.generator_ema.requires_grad_(False)
         self.latent_dim: int = generator.latent_dim
         self.num_classes: int = generator.num_classes

@@ -9,11 +9,12 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from condgan.checkpoint import SafeCheckpointIO
-from condgan.compat import map_gpus_flag
+from condgan.atomic import remove_stale_temp_files
+from condgan.checkpoint import SafeCheckpointIO, resume_log_step
+from condgan.compat import gan_ready_strategy, map_gpus_flag
 from condgan.config_checks import check_before_fit, check_config
 from condgan.console import quiet_console, start_wandb
-from condgan.loggers import announce_wandb, close_loggers, resolve_wandb_mode
+from condgan.loggers import announce_wandb, close_loggers, configure_loggers
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +32,20 @@ def save_resolved_config(cfg: DictConfig, output_dir: str) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit (and test) the configured model; returns the final metrics as plain floats."""
+    """Fit (and test) the configured model; returns the last value of every metric (fit's and test's) as floats."""
     quiet_console()
     check_config(cfg)  # a bad setting fails here, in one line, before any data is read
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     save_resolved_config(cfg, cfg.paths.output_dir)
-    resolve_wandb_mode(cfg.get("logger"))
+    rank_zero_only(remove_stale_temp_files)(cfg.paths.output_dir)  # left by a run killed while saving
+    configure_loggers(cfg.get("logger"), resume_log_step(cfg.get("ckpt_path"), cfg.paths.output_dir))
 
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.datamodule)
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
     callbacks, loggers = instantiate_group(cfg.get("callbacks")), instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(
-        map_gpus_flag(cfg.trainer), callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
+        gan_ready_strategy(map_gpus_flag(cfg.trainer)), callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
     )
     # The resolved config as plain types: logged as the run's hyperparameters (W&B config, CSV hparams.yaml)
     # and saved in every checkpoint, so the networks can be rebuilt from a checkpoint alone.
@@ -52,14 +54,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
     start_wandb(loggers)
     announce_wandb(loggers)
 
+    metrics: dict[str, float] = {}
     try:
         if cfg.get("train", True):
             trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            metrics.update(plain_metrics(trainer))  # read now: the test stage replaces callback_metrics
         if cfg.get("test", False):
             trainer.test(model, datamodule=datamodule)  # the weights just trained; nothing reloaded
+            metrics.update(plain_metrics(trainer))
     finally:
         close_loggers()
     log.info("Run folder: %s", cfg.paths.output_dir)
+    return metrics
+
+
+def plain_metrics(trainer: L.Trainer) -> dict[str, float]:
     return {k: float(v) for k, v in trainer.callback_metrics.items()}
 
 
