@@ -9,31 +9,27 @@ from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
-from omegaconf.errors import MissingMandatoryValue
+
+from condgan.errors import exit_on_user_error
 
 ROOT = Path(__file__).resolve().parent
 
 
 @hydra.main(version_base="1.3", config_path=str(ROOT / "configs"), config_name="generate.yaml")
+@exit_on_user_error
 def main(cfg: DictConfig) -> None:
-    from condgan.checkpoint import CheckpointError  # imported here so `--help` and config errors come fast
-    from condgan.sample_files import generate, generate_walk
+    from condgan.sample_files import generate, generate_walk  # imported here so `--help` and config errors come fast
 
-    try:
-        if cfg.digit is not None and cfg.label != cfg.digit:
-            raise ValueError(f"label={cfg.label} and digit={cfg.digit} disagree; digit is another name for label")
-        if cfg.interpolate:
-            out = generate_walk(
-                cfg.ckpt_path, cfg.out, cfg.seed, cfg.seed_to, cfg.steps, cfg.label, cfg.truncation, cfg.batch_size
-            )
-        else:
-            out = generate(
-                cfg.ckpt_path, cfg.out, cfg.label, cfg.n, cfg.n_per_class, cfg.seed, cfg.batch_size, cfg.truncation
-            )
-    except MissingMandatoryValue:
-        raise SystemExit("error: no checkpoint given: pass ckpt_path=<run folder>/checkpoints/last.ckpt") from None
-    except (CheckpointError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None  # a message that says what to fix, not a traceback
+    if cfg.digit is not None and cfg.label != cfg.digit:
+        raise ValueError(f"label={cfg.label} and digit={cfg.digit} disagree; digit is another name for label")
+    if cfg.interpolate:
+        out = generate_walk(
+            cfg.ckpt_path, cfg.out, cfg.seed, cfg.seed_to, cfg.steps, cfg.label, cfg.truncation, cfg.batch_size
+        )
+    else:
+        out = generate(
+            cfg.ckpt_path, cfg.out, cfg.label, cfg.n, cfg.n_per_class, cfg.seed, cfg.batch_size, cfg.truncation
+        )
     print(f"wrote {out}")
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from condgan.errors import exit_on_user_error
+
 ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("CONDGAN_ROOT", str(ROOT))  # paths.root_dir, wherever you run from
 
@@ -15,6 +17,7 @@ CONFIG_DIR = ROOT / "configs"
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
+@exit_on_user_error
 def train_main(cfg: DictConfig) -> float | None:
     from condgan.train import optimized_metric, train  # imported here so `--help` and config errors come fast
 

@@ -1,5 +1,6 @@
 """Files that are either the old version or the complete new one, never half-written (even after kill -9)."""
 
+import errno
 import logging
 import os
 import re
@@ -7,6 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+from condgan.errors import DiskFullError
 
 log = logging.getLogger(__name__)
 TEMP_PREFIX, TEMP_SUFFIX = ".", ".tmp"  # .<target name>.<mkstemp's 8 random characters>.tmp, beside the target
@@ -25,8 +28,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
             os.fsync(tmp.fileno())
         os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; outputs should be readable like any other file
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp_name).unlink(missing_ok=True)
+        if out_of_space(error):
+            kept = f"the previous {path.name} is untouched" if path.exists() else f"no {path.name} was written"
+            raise DiskFullError(
+                f"no space left on the disk of {path.parent} while writing {path.name}: {kept}; "
+                "free some space (or write elsewhere) and run again"
+            ) from error
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
     try:
@@ -37,6 +46,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     atomic_write(path, lambda f: f.write(data))
+
+
+def out_of_space(error: BaseException | None) -> bool:
+    """Whether ``error`` comes from a full disk (or quota), also when a library re-raised it as something else.
+
+    torch.save, for one, turns the OSError of its file's write() into "RuntimeError: [enforce fail at
+    inline_container.cc:672] . unexpected pos"; the OSError is still there as the exception's context.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def remove_stale_temp_files(folder: str | os.PathLike) -> None:

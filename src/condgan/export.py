@@ -13,6 +13,7 @@ from torch import nn
 
 from condgan.atomic import atomic_write, atomic_write_bytes
 from condgan.checkpoint import load_generator
+from condgan.errors import UserError
 from condgan.metadata import generator_metadata, metadata_path
 from condgan.runtime import OnnxGenerator
 from condgan.sampling import latent_noise
@@ -23,7 +24,7 @@ EXAMPLE_BATCH = 2  # torch.export would treat a batch of 0 or 1 as a constant, n
 CHECK_BATCHES = (1, 3)  # neither is the example's batch: checks that the batch axis really is dynamic
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     """The exported file does not compute what the PyTorch generator computes."""
 
 

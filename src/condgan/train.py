@@ -12,6 +12,8 @@ from omegaconf import DictConfig, OmegaConf
 from condgan.atomic import remove_stale_temp_files
 from condgan.checkpoint import SafeCheckpointIO, resume_log_step
 from condgan.compat import gan_ready_strategy, map_gpus_flag
+from condgan.config_checks import check_before_fit, check_config
+from condgan.console import quiet_console, start_wandb
 from condgan.loggers import announce_wandb, close_loggers, configure_loggers
 
 log = logging.getLogger(__name__)
@@ -29,16 +31,10 @@ def save_resolved_config(cfg: DictConfig, output_dir: str) -> None:
     OmegaConf.save(cfg, path, resolve=True)
 
 
-def log_through_hydra() -> None:
-    """Lightning prints through its own handlers too; under Hydra the root logger (console + run log) suffices."""
-    if logging.getLogger().handlers:
-        for name in ("lightning.pytorch", "lightning.fabric"):
-            logging.getLogger(name).handlers.clear()
-
-
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and test) the configured model; returns the last value of every metric (fit's and test's) as floats."""
-    log_through_hydra()
+    quiet_console()
+    check_config(cfg)  # a bad setting fails here, in one line, before any data is read
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     save_resolved_config(cfg, cfg.paths.output_dir)
@@ -54,6 +50,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     # The resolved config as plain types: logged as the run's hyperparameters (W&B config, CSV hparams.yaml)
     # and saved in every checkpoint, so the networks can be rebuilt from a checkpoint alone.
     model.save_hyperparameters(OmegaConf.to_container(cfg, resolve=True))
+    check_before_fit(cfg, datamodule, model, trainer)
+    start_wandb(loggers)
     announce_wandb(loggers)
 
     metrics: dict[str, float] = {}

@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 
 from condgan.data.cifar10 import ensure_cifar10
-from condgan.data.sources import DATASETS, ChecksumError, DatasetUnavailableError, ensure_dataset
+from condgan.data.sources import DATASETS, ensure_dataset
+from condgan.errors import exit_on_user_error
 
 NAMES = sorted([*DATASETS, "cifar10"])
 
@@ -19,6 +20,7 @@ def fetch(name: str, data_dir: str, try_download: bool) -> Path:
     return ensure_dataset(name, data_dir, try_download=try_download)
 
 
+@exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m condgan.data", description=__doc__)
     parser.add_argument("name", choices=NAMES)
@@ -26,11 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-download", action="store_true", help="skip torchvision's download")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        folder = fetch(args.name, args.data_dir, try_download=not args.no_download)
-    except (DatasetUnavailableError, ChecksumError) as error:
-        raise SystemExit(f"error: {error}") from None
-    print(folder)
+    print(fetch(args.name, args.data_dir, try_download=not args.no_download))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2 import functional as TF
 
 from condgan.data.idx import read_idx
+from condgan.errors import ConfigError
 from condgan.data.sources import dataset_spec, ensure_dataset, raw_dir
 
 LabelledImages = tuple[Tensor, Tensor]  # uint8 images N×C×S×S, int64 labels N
@@ -58,6 +59,16 @@ def load_split(
             f"and {tuple(labels.shape)}; delete {raw} and fetch the dataset again"
         )
     return square_resize(images.unsqueeze(1), image_size), labels.long()  # N×1×S×S, N
+
+
+def per_device_batch(batch_size: int, world_size: int) -> int:
+    """The share of the global ``batch_size`` that each of ``world_size`` processes loads."""
+    if batch_size % world_size:
+        raise ConfigError(
+            f"datamodule.batch_size={batch_size} is the global batch and must divide evenly over "
+            f"{world_size} processes; pick a multiple of {world_size}."
+        )
+    return batch_size // world_size
 
 
 class InMemoryImages(Dataset):
@@ -185,13 +196,7 @@ class InMemoryDataModule(pl.LightningDataModule, ABC):
     @property
     def batch_size_per_device(self) -> int:
         """``batch_size`` is global: each of the world's processes loads its share."""
-        world_size = self.trainer.world_size if self.trainer is not None else 1
-        if self.batch_size % world_size:
-            raise ValueError(
-                f"datamodule.batch_size={self.batch_size} is the global batch and must divide evenly over "
-                f"{world_size} processes; pick a multiple of {world_size}."
-            )
-        return self.batch_size // world_size
+        return per_device_batch(self.batch_size, self.trainer.world_size if self.trainer is not None else 1)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:  # every stage shares the tensors loaded on the first call

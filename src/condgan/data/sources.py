@@ -28,6 +28,7 @@ import torchvision
 
 from condgan.atomic import atomic_write_bytes
 from condgan.data.idx import encode_idx
+from condgan.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,11 @@ DEBIAN_FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")  # holds <idx file>.gz
 
 
-class DatasetUnavailableError(RuntimeError):
+class DatasetUnavailableError(UserError, RuntimeError):
     """No source could provide the dataset; the message lists every attempt and how to fix it."""
 
 
-class ChecksumError(RuntimeError):
+class ChecksumError(UserError, RuntimeError):
     """Idx files whose MD5 differs from the official one."""
 
 

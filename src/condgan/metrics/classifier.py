@@ -70,7 +70,7 @@ def supported_datasets() -> list[str]:
 def load_classifier(dataset: str) -> tuple[DomainClassifier, dict[str, Any]]:
     """The committed classifier of ``dataset`` (float32, eval mode, CPU) and its metadata (test accuracy, ...)."""
     path = weights_path(dataset)
-    if not path.is_file():
+    if dataset not in supported_datasets():  # a name, not a path: a checkpoint's config cannot point elsewhere
         raise UnsupportedDatasetError(
             f"No quality-metric classifier for dataset {dataset!r}; committed ones: {', '.join(supported_datasets())}. "
             f"To measure another dataset, train one with `python -m condgan.metrics.train_classifier {dataset}` "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 import torch
 import uvicorn
 
-from condgan.checkpoint import CheckpointError
+from condgan.errors import exit_on_user_error
 from condgan.runtime import load_inference_model
 from condgan.serve.app import create_app
 
@@ -54,15 +54,13 @@ def parse_int(key: str, value: str, low: int, high: int, example: int) -> int:
     return int(value)
 
 
+@exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if any(arg in ("-h", "--help") for arg in args):
         print(f"{USAGE}\nThen open http://<host>:<port>/ (web page) or /docs (the API). docs/deploy.md has the rest.")
         return
-    try:
-        options = parse_args(args)
-        torch.set_num_threads(options.threads)
-        model = load_inference_model(options.ckpt_path, options.threads)
-    except (CheckpointError, FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None  # a message that says what to fix, not a traceback
+    options = parse_args(args)
+    torch.set_num_threads(options.threads)
+    model = load_inference_model(options.ckpt_path, options.threads)
     uvicorn.run(create_app(model), host=options.host, port=options.port)

@@ -1,0 +1,234 @@
+"""Checkpoints made by an attacker or mangled on the way: nothing they name runs, every command refuses them in
+one line that names the file, and no file appears anywhere."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from condgan.checkpoint import CheckpointError, UnsafeCheckpointError, load_checkpoint, load_generator
+from condgan.runtime import load_inference_model
+from tests.conftest import ROOT, cli_args, compose_config
+
+MARKER = "pwned.txt"  # what every crafted config tries to create, relative to the current folder
+
+
+def crafted_generator_configs(marker: Path) -> dict[str, tuple[dict, str]]:
+    """name: (the model.generator config of a crafted checkpoint, what the refusal says)."""
+    names_code = "which is not a condgan network"
+    dcgan = {"_target_": "condgan.networks.DCGANGenerator", "latent_dim": 100, "num_classes": 10,
+             "image_shape": [1, 28, 28], "base_channels": 32, "conditioning": "concat"}
+    opener = {"_target_": "builtins.open", "_args_": [str(marker), "w"]}
+    return {
+        "builtins.open": (opener, f"names builtins.open, {names_code}"),
+        "torch.save": ({"_target_": "torch.save", "_args_": [{"x": 1}, str(marker)]}, f"names torch.save, {names_code}"),
+        "subprocess.run": ({"_target_": "subprocess.run", "_args_": [["touch", str(marker)]]}, "subprocess.run"),
+        "os.system": ({"_target_": "os.system", "_args_": [f"touch {marker}"]}, f"names os.system, {names_code}"),
+        "nested _target_": ({**dcgan, "conditioning": opener}, "has model.generator.conditioning._target_"),
+        "_partial_ in a kwarg": (
+            {**dcgan, "conditioning": {**opener, "_partial_": True}}, "has model.generator.conditioning._target_"
+        ),
+        "_partial_ on the network": ({**dcgan, "_partial_": True}, "has model.generator._partial_"),
+        "_args_ on the network": ({**dcgan, "_args_": [str(marker)]}, "has model.generator._args_"),
+        "_recursive_": ({**dcgan, "_recursive_": False}, "has model.generator._recursive_"),
+        "a network outside the allow-list": ({"_target_": "torch.nn.Linear", "_args_": [1, 1]}, "names torch.nn.Linear"),
+        "a tensor for a size": ({**dcgan, "latent_dim": torch.tensor(100)}, "holds a Tensor at model.generator.latent_dim"),
+    }
+
+
+def craft(base: Path, folder: Path, generator_cfg: dict) -> Path:
+    """A copy of the checkpoint ``base`` whose generator config is ``generator_cfg``; loads with weights_only."""
+    ckpt = torch.load(base, weights_only=True)
+    ckpt["hyper_parameters"]["model"]["generator"] = generator_cfg
+    path = folder / "checkpoints" / "last.ckpt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, path)
+    assert isinstance(load_checkpoint(path), dict)  # a valid weights-only file: the attack is in the config
+    return path
+
+
+def files_under(folder: Path) -> set[Path]:
+    return set(folder.rglob("*"))
+
+
+@pytest.mark.parametrize("case", list(crafted_generator_configs(Path(MARKER))))
+def test_a_crafted_config_runs_nothing_and_is_refused(untrained_checkpoint, tmp_path, monkeypatch, case):
+    monkeypatch.chdir(tmp_path)
+    generator_cfg, says = crafted_generator_configs(tmp_path / MARKER)[case]
+    path = craft(untrained_checkpoint, tmp_path / "shared", generator_cfg)
+    before = files_under(tmp_path)
+    for load in (load_generator, load_inference_model):  # what generate/eval/export/report, and serve call
+        with pytest.raises(UnsafeCheckpointError, match=f"^refusing {path}: its config ") as refused:
+            load(path)
+        assert says in str(refused.value) and "\n" not in str(refused.value)
+    assert files_under(tmp_path) == before and not (tmp_path / MARKER).exists()
+
+
+def test_the_allow_list_takes_both_spellings_of_a_condgan_network(untrained_checkpoint, tmp_path):
+    ckpt = torch.load(untrained_checkpoint, weights_only=True)
+    generator_cfg = dict(ckpt["hyper_parameters"]["model"]["generator"])
+    generator_cfg["_target_"] = "condgan.networks.dcgan.DCGANGenerator"  # the module path, as Hydra also takes it
+    path = craft(untrained_checkpoint, tmp_path, generator_cfg)
+    generator, _ = load_generator(path)
+    assert type(generator).__name__ == "DCGANGenerator"
+
+
+def test_sizes_the_weights_do_not_match_are_refused_before_anything_is_allocated(untrained_checkpoint, tmp_path):
+    ckpt = torch.load(untrained_checkpoint, weights_only=True)
+    generator_cfg = {**ckpt["hyper_parameters"]["model"]["generator"], "base_channels": 2**20}  # ~10^12 weights
+    path = craft(untrained_checkpoint, tmp_path, generator_cfg)
+    with pytest.raises(CheckpointError, match=f"^{path}: its weights do not fit the DCGANGenerator its config"):
+        load_generator(path)
+
+
+def test_a_checkpoint_listing_files_outside_its_folder_is_not_resumed(tmp_path):
+    from condgan.checkpoint import check_checkpoint_callback_paths
+
+    victim = tmp_path / "precious.txt"
+    state = {"dirpath": str(tmp_path / "run" / "checkpoints"), "best_k_models": {str(victim): 1.0}}
+    with pytest.raises(UnsafeCheckpointError, match="lists .*precious.txt.*, outside its checkpoint folder"):
+        check_checkpoint_callback_paths({"callbacks": {"ModelCheckpoint{...}": state}}, tmp_path / "x.ckpt")
+    state["best_k_models"] = {str(tmp_path / "run" / "checkpoints" / "epoch_001.ckpt"): 1.0}
+    check_checkpoint_callback_paths({"callbacks": {"ModelCheckpoint{...}": state}}, tmp_path / "x.ckpt")
+
+
+def command_line(entry_point: str, ckpt: Path, tmp_path: Path, data_dir: Path) -> list[str]:
+    """The command a user types for ``entry_point``, given the checkpoint ``ckpt``."""
+    serve = Path(sys.executable).with_name("condgan-serve")
+    return {
+        "generate.py": [sys.executable, str(ROOT / "generate.py"), f"ckpt_path={ckpt}", "digit=5", "n=4", "out=five.png"],
+        "eval.py": [sys.executable, str(ROOT / "eval.py"), f"ckpt_path={ckpt}", f"paths.data_dir={data_dir}"],
+        "export.py": [sys.executable, str(ROOT / "export.py"), f"ckpt_path={ckpt}", "format=onnx"],
+        "condgan-serve": [str(serve), f"ckpt_path={ckpt}", "port=8765"],
+        "report.py": [sys.executable, str(ROOT / "report.py"), f"run_dir={ckpt.parent.parent}"],
+        "run.py (resume)": [
+            sys.executable, *cli_args(data_dir, tmp_path / "resumed", f"ckpt_path={ckpt}", "trainer.max_epochs=1"),
+        ],
+    }[entry_point]
+
+
+ENTRY_POINTS = [  # ~5 s of CPU each, mostly imports: two in the fast suite, the rest in-process there (below)
+    "generate.py", "run.py (resume)",
+    *(pytest.param(name, marks=pytest.mark.slow) for name in ("eval.py", "export.py", "condgan-serve", "report.py")),
+]
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_every_command_refuses_a_crafted_checkpoint_in_one_line(
+    entry_point, untrained_checkpoint, tiny_mnist, child_env, tmp_path
+):
+    marker = tmp_path / MARKER
+    ckpt = craft(untrained_checkpoint, tmp_path / "shared", {"_target_": "builtins.open", "_args_": [str(marker), "w"]})
+    (ckpt.parent.parent / "config.yaml").write_text("datamodule: {dataset: mnist, image_size: 28}\nseed: 1\n")
+    before = files_under(tmp_path)
+    env = {key: value for key, value in child_env.items() if key != "HYDRA_FULL_ERROR"}
+    done = subprocess.run(
+        command_line(entry_point, ckpt, tmp_path, tiny_mnist), cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: refusing {ckpt}: its config names builtins.open, which is not a condgan network"
+    )
+    assert "Traceback" not in done.stdout + done.stderr
+    created = files_under(tmp_path) - before
+    assert not marker.exists()
+    assert all({"resumed", "report"} & set(p.parts) for p in created), created  # run.py's and report.py's folders
+
+
+NOT_CHECKPOINTS = {  # name: (make the file at path, what the one line says after the path)
+    "text": (lambda p: p.write_text("hello, I am not a checkpoint\n"), " is not a checkpoint: torch.save writes a zip"),
+    "random bytes": (lambda p: p.write_bytes(os.urandom(4096)), " is not a checkpoint: torch.save writes a zip"),
+    "a folder": (lambda p: p.mkdir(), " is a folder, not a checkpoint file: pass the file itself"),
+    "zero bytes": (lambda p: p.write_bytes(b""), " is empty (0 bytes): a copy or download of it was cut short"),
+    "truncated": (None, "Cannot read checkpoint "),
+    "wrong tensor shape": (None, ": its weights do not fit "),
+    "crafted": (None, "its config names builtins.open, which is not a condgan network"),
+}
+
+
+def make_not_checkpoint(case: str, base: Path, path: Path) -> Path:
+    make, _ = NOT_CHECKPOINTS[case]
+    if make is not None:
+        make(path)
+    elif case == "truncated":
+        path.write_bytes(base.read_bytes()[:5000])
+    elif case == "crafted":
+        ckpt = torch.load(base, weights_only=True)
+        ckpt["hyper_parameters"]["model"]["generator"] = {"_target_": "builtins.open", "_args_": [MARKER, "w"]}
+        torch.save(ckpt, path)
+    else:
+        ckpt = torch.load(base, weights_only=True)
+        name = next(k for k in ckpt["state_dict"] if k.endswith("weight"))
+        ckpt["state_dict"][name] = torch.zeros(3, 3)
+        torch.save(ckpt, path)
+    return path
+
+
+def run_main(script: str, monkeypatch, *args: str) -> SystemExit:
+    """Run a root command's main in this process, as a user would (no HYDRA_FULL_ERROR); return its exit."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", *args])
+    with pytest.raises(SystemExit) as exited:
+        importlib.import_module(script).main()
+    return exited.value
+
+
+@pytest.mark.parametrize("case", list(NOT_CHECKPOINTS))
+def test_a_file_that_is_not_a_checkpoint_gets_one_line_from_every_command(
+    case, untrained_checkpoint, tiny_mnist, tmp_path, monkeypatch, capsys
+):
+    from condgan.serve.cli import main as serve
+
+    monkeypatch.chdir(tmp_path)
+    path = make_not_checkpoint(case, untrained_checkpoint, tmp_path / "x.ckpt")
+    says = NOT_CHECKPOINTS[case][1]
+    exits = [
+        run_main("generate", monkeypatch, f"ckpt_path={path}", "digit=5", "n=4", "out=five.png"),
+        run_main("eval", monkeypatch, f"ckpt_path={path}", f"paths.data_dir={tiny_mnist}"),
+        run_main("export", monkeypatch, f"ckpt_path={path}", "format=onnx"),
+    ]
+    with pytest.raises(SystemExit) as served:
+        serve([f"ckpt_path={path}"])
+    if case == "crafted":  # report.py notes an unreadable checkpoint in the report, but refuses one that names code
+        run_dir = tmp_path / "run"
+        (run_dir / "checkpoints").mkdir(parents=True)
+        (run_dir / "config.yaml").write_text("datamodule: {dataset: mnist, image_size: 28}\nseed: 1\n")
+        in_run = run_dir / "checkpoints" / "last.ckpt"
+        in_run.write_bytes(path.read_bytes())
+        exits.append(run_main("report", monkeypatch, f"run_dir={run_dir}"))
+    for exited in [*exits, served.value]:
+        message = str(exited.code)
+        assert message.startswith("error: ") and says in message and "\n" not in message
+        assert str(path) in message or case == "crafted" and str(in_run) in message
+    assert "Traceback" not in "".join(capsys.readouterr())
+    assert not (tmp_path / MARKER).exists()
+    assert {p.name for p in tmp_path.iterdir()} <= {"x.ckpt", "run"}  # no sample, export or metrics file
+
+
+def resumable_checkpoint(folder: Path) -> Path:
+    """A checkpoint with what resuming needs (every weight of the model, counters, optimizer states), untrained."""
+    import hydra
+    from omegaconf import OmegaConf
+
+    cfg = compose_config("trainer.accelerator=cpu", "datamodule.image_size=28", output_dir=folder)
+    model = hydra.utils.instantiate(cfg.model)
+    path = folder / "resumable.ckpt"
+    torch.save({"hyper_parameters": OmegaConf.to_container(cfg, resolve=True), "state_dict": model.state_dict(),
+                "epoch": 0, "global_step": 0, "loops": {}, "optimizer_states": []}, path)
+    return path
+
+
+@pytest.mark.parametrize("case", ["text", "a folder", "wrong tensor shape"])
+def test_run_py_refuses_a_bad_ckpt_path_before_training(case, tiny_mnist, tmp_path, monkeypatch, capsys):
+    path = make_not_checkpoint(case, resumable_checkpoint(tmp_path), tmp_path / "x.ckpt")
+    exited = run_main("run", monkeypatch, *cli_args(tiny_mnist, tmp_path / "run", f"ckpt_path={path}")[1:])
+    assert str(exited.code).startswith(f"error: {path}") and NOT_CHECKPOINTS[case][1] in str(exited.code)
+    assert "Traceback" not in "".join(capsys.readouterr())
+    assert not (tmp_path / "run" / "checkpoints").exists()  # refused before the first step
