@@ -21,12 +21,13 @@ MISSING_FIXES = {
 def main(cfg: DictConfig) -> None:
     from condgan.checkpoint import CheckpointError  # imported here so `--help` and config errors come fast
     from condgan.export import ExportError, export_generator
+    from condgan.extras import MissingExtraError
 
     try:
         out = export_generator(cfg.ckpt_path, cfg.format, cfg.out)
     except MissingMandatoryValue as missing:
         raise SystemExit(f"error: no {missing.full_key} given: pass {MISSING_FIXES[missing.full_key]}") from None
-    except (CheckpointError, ExportError, ValueError) as error:
+    except (CheckpointError, ExportError, MissingExtraError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None  # a message that says what to fix, not a traceback
     print(f"wrote {out} and {out.name}.json")
 

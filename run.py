@@ -1,6 +1,7 @@
 """Train a conditional GAN: ``python run.py experiment=train_mnist_gan.yaml trainer.max_epochs=20``."""
 
 import os
+import sys
 from pathlib import Path
 
 import hydra
@@ -18,4 +19,7 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    from condgan.extras import check_run_overrides
+
+    check_run_overrides(sys.argv[1:])  # hparams_search= without the sweep extra: one line, not Hydra's error
     main()
