@@ -5,6 +5,9 @@ writes ONNX files, ``[sweep]`` runs Optuna sweeps, ``[dev]`` is all of them plus
 """
 
 import importlib.util
+import re
+import sys
+from importlib import metadata
 
 MODULES = {  # extra → the modules it brings, as imported ("" is the core install: training)
     "": ("torch", "torchvision", "lightning", "hydra", "omegaconf"),
@@ -47,3 +50,17 @@ def check_run_overrides(overrides: list[str]) -> None:
             require("sweep", "hparams_search (an Optuna sweep)")
         except MissingExtraError as error:
             raise SystemExit(f"error: {error}") from None
+
+
+def requirements(extra: str) -> list[str]:
+    """The requirements of ``extra`` as the installed condgan declares them (pyproject's lists, markers dropped)."""
+    found = []
+    for requirement in metadata.requires("condgan") or []:
+        spec, _, marker = requirement.partition(";")
+        if re.fullmatch(rf"\s*extra\s*==\s*['\"]{re.escape(extra)}['\"]\s*", marker):
+            found.append(spec.strip())
+    return found
+
+
+if __name__ == "__main__":  # `python -m condgan.extras serve`: the serving image installs exactly these
+    print("\n".join(requirements(sys.argv[1])))

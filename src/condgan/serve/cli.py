@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         options = parse_args(args)
         model = load_inference_model(options.ckpt_path, options.threads)
-    except (FileNotFoundError, ValueError, MissingExtraError) as error:
+    except (OSError, ValueError, MissingExtraError) as error:  # OSError: e.g. a model file it may not read
         raise SystemExit(f"error: {error}") from None  # a message that says what to fix, not a traceback
     app = create_app(model, options.max_concurrency, options.max_queue, options.max_wait_s)
     uvicorn.run(app, host=options.host, port=options.port)
