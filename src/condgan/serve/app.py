@@ -7,7 +7,8 @@ Swagger UI's files come from the installed ``fastapi-offline`` package, so /docs
 import base64
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Annotated, Any, Literal
 
@@ -48,6 +49,7 @@ def plain_number(pattern: re.Pattern, kind: str, example: str) -> Callable[[Any,
 Whole = Annotated[int, BeforeValidator(plain_number(WHOLE, "a whole number", "5"))]
 Decimal = Annotated[float, BeforeValidator(plain_number(DECIMAL, "a decimal number", "0.7"))]
 Seed = Annotated[Whole | None, Field(ge=0, le=MAX_SEED, description="same seed, same images; left out: a random one")]
+SeedTo = Annotated[Whole | None, Field(ge=0, le=MAX_SEED, description="where the walk ends; left out: a random seed")]
 Truncation = Annotated[
     Decimal | None,
     Field(
@@ -81,9 +83,7 @@ class GridQuery(Strict):
 class WalkQuery(Strict):
     label: Whole | None = Field(None, description="the class to walk; left out: every class, one row a step")
     seed: Seed = None
-    seed_to: Annotated[Whole | None, Field(ge=0, le=MAX_SEED, description="where the walk ends; left out: random")] = (
-        None
-    )
+    seed_to: SeedTo = None
     steps: Whole = Field(16, ge=2, le=MAX_STEPS, description="frames, both ends included")
     truncation: Truncation = None
     format: Literal["gif", "png", "json"] = Field(
@@ -123,14 +123,20 @@ def create_app(model: InferenceModel, max_concurrency: int = 2, max_queue: int =
     At most ``max_concurrency`` generations run at once; ``max_queue`` more wait up to ``max_wait_s`` seconds;
     the rest get 503 with Retry-After (``condgan.serve.slots``).
     """
+    slots = GenerationSlots(max_concurrency, max_queue, max_wait_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        slots.close()  # at shutdown: the worker threads go with the server
+
     app = FastAPIOffline(
         title="condgan",
         summary="Images of the class you ask for, from a conditional GAN.",
         description=f"Model: `{model.metadata['model_file']}` ({model.metadata['format']}).",
         redoc_url=None,
+        lifespan=lifespan,
     )
-    slots = GenerationSlots(max_concurrency, max_queue, max_wait_s)
-    app.router.on_shutdown.append(slots.close)
     page = WEB_PAGE.read_text()
     classes = model.metadata["classes"]
     single = [Depends(single_valued)]
