@@ -6,12 +6,14 @@
 # BASE: any Debian-like image with python3 (>= 3.10) and its venv module. CI builds this file from a local
 # Debian bookworm made with mmdebstrap (tests/test_container.py), since it cannot pull python:3.11-slim.
 ARG BASE=python:3.11-slim
-
-FROM ${BASE} AS onnx
 # Where pip looks and which CA bundle it trusts, for builds behind a mirror or a proxy; neither stays in the
 # image (give a bundle as a build-time volume: --volume /etc/ssl/certs:/etc/ssl/certs:ro).
 ARG PIP_INDEX_URL=https://pypi.org/simple
 ARG PIP_CERT=""
+
+FROM ${BASE} AS onnx
+ARG PIP_INDEX_URL
+ARG PIP_CERT
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -50,11 +52,13 @@ CMD ["ckpt_path=/models/last.onnx"]
 FROM onnx AS ckpt
 # CPU-only torch first, from PyTorch's CPU index (PyPI's wheels bundle CUDA: gigabytes a CPU never uses), then
 # the package's training dependencies (lightning, hydra, ...) that loading a .ckpt needs, pinned as above.
+ARG PIP_INDEX_URL
+ARG PIP_CERT
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 USER root
 RUN pip_args="--index-url $PIP_INDEX_URL ${PIP_CERT:+--cert $PIP_CERT}" \
-    && pip install ${PIP_CERT:+--cert $PIP_CERT} --index-url "$TORCH_INDEX_URL" --constraint /src/constraints.txt \
-        torch torchvision \
+    && pip install ${PIP_CERT:+--cert $PIP_CERT} --index-url "$TORCH_INDEX_URL" --no-warn-conflicts \
+        --constraint /src/constraints.txt torch torchvision \
     && pip install $pip_args --constraint /src/constraints.txt /src \
     && rm -rf /src/src/condgan.egg-info /src/build
 USER 10001:10001
