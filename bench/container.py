@@ -62,7 +62,7 @@ def main() -> None:
             "MB": f"{base_mb:.0f}",
             "cold start s": "",
         },
-        "condgan serving image (target onnx)": {
+        "condgan serving image (the default target, onnx)": {
             "MB": f"{image_mb:.0f} (+{image_mb - base_mb:.0f})",
             "cold start s": f"first {starts[0]:.2f}, then median {statistics.median(starts[1:] or starts):.2f}",
         },

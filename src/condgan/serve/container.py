@@ -68,11 +68,12 @@ def import_base(tarball: Path) -> str:
     return tag
 
 
-def build_image(context: Path, base: str, tag: str, target: str = "onnx") -> None:
-    """``podman build`` of the Dockerfile in ``context`` from ``base``; unchanged steps come from podman's cache."""
+def build_image(context: Path, base: str, tag: str, target: str | None = None) -> None:
+    """``podman build`` of the Dockerfile in ``context`` from ``base``, as ``docker build .`` builds it (the
+    default target) unless ``target`` is given; unchanged steps come from podman's cache."""
     run(
         "podman", "build", "--isolation", "chroot", "--format", "docker",  # docker format keeps HEALTHCHECK
-        "--target", target, "--build-arg", f"BASE={base}",
+        *(["--target", target] if target else []), "--build-arg", f"BASE={base}",
         "--volume", f"{CA_CERTS}:{CA_CERTS}:ro", "--build-arg", f"PIP_CERT={CA_CERTS}/ca-certificates.crt",
         "--tag", tag, str(context),
     )  # fmt: skip
