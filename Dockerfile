@@ -1,32 +1,71 @@
-# condgan's web service on CPU. Build and run (docs/deploy.md has the details):
-#   docker build -t condgan-serve .
-#   docker run --rm -p 8000:8000 -v "$PWD/logs/runs/<date>/<time>/checkpoints:/models:ro" condgan-serve
-# The model is mounted, not baked in: one image serves any checkpoint (.ckpt) or ONNX export (.onnx + .json).
-FROM python:3.11-slim
+# condgan's web service on CPU, two targets from one file (docs/deploy.md has the details):
+#   docker build -t condgan-serve .                        # default: the slim server of ONNX exports, no torch
+#   docker build --target ckpt -t condgan-serve-ckpt .     # also serves training checkpoints, with CPU torch
+#   docker run --rm -p 8000:8000 -v "$PWD/export:/models:ro" condgan-serve     # serves /models/last.onnx
+# The model is mounted read-only, not baked in: one image serves any export of any run.
+# BASE: any Debian-like image with python3 (>= 3.10) and its venv module. CI builds this file from a local
+# Debian bookworm made with mmdebstrap (tests/test_container.py), since it cannot pull python:3.11-slim.
+ARG BASE=python:3.11-slim
+# Where pip looks and which CA bundle it trusts, for builds behind a mirror or a proxy; neither stays in the
+# image (give a bundle as a build-time volume: --volume /etc/ssl/certs:/etc/ssl/certs:ro).
+ARG PIP_INDEX_URL=https://pypi.org/simple
+ARG PIP_CERT=""
 
+FROM ${BASE} AS onnx
+ARG PIP_INDEX_URL
+ARG PIP_CERT
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/condgan/bin:$PATH
 
-WORKDIR /app
+# The package without its training dependencies, then exactly its [serve] extra (pyproject.toml, read back
+# from the installed metadata), pinned by constraints.txt: FastAPI, uvicorn, ONNX Runtime, numpy, Pillow.
+# --no-warn-conflicts: pip would list the training packages (torch, lightning, ...) left out on purpose.
+COPY pyproject.toml README.md constraints.txt /src/
+COPY src /src/src
+RUN python3 -m venv /opt/condgan \
+    && pip_args="--index-url $PIP_INDEX_URL ${PIP_CERT:+--cert $PIP_CERT}" \
+    && pip install $pip_args --no-deps /src \
+    && python -m condgan.extras serve > /tmp/serve.txt \
+    && pip install $pip_args --no-warn-conflicts --constraint /src/constraints.txt --requirement /tmp/serve.txt \
+    && rm -rf /tmp/serve.txt /src/src/condgan.egg-info /src/build
 
-# CPU-only torch first, from PyTorch's CPU index (the PyPI wheels bundle CUDA: gigabytes a CPU never uses);
-# the package's own `torch>=` requirement is then already met and pip keeps these.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch torchvision
-
-COPY pyproject.toml README.md ./
-COPY src ./src
-RUN pip install .
-
-RUN useradd --create-home --uid 10001 condgan
-USER condgan
-
+# A user without a login or a home; numeric, so that Kubernetes' runAsNonRoot can check it.
+RUN groupadd --gid 10001 condgan \
+    && useradd --uid 10001 --gid 10001 --no-create-home --no-log-init --home-dir /nonexistent \
+        --shell /usr/sbin/nologin condgan \
+    && mkdir /models
+USER 10001:10001
+WORKDIR /tmp
 EXPOSE 8000
-# python:3.11-slim has no curl: ask /healthz with the standard library.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
-
-# host=0.0.0.0: reachable through the published port. Override the model with e.g. ckpt_path=/models/last.onnx.
+# The model is loaded before the port opens: the first 200 from /healthz means ready. No curl in slim images.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+# host=0.0.0.0: reachable through the published port. Arguments after the image name replace the command,
+# e.g. `ckpt_path=/models/epoch_012.onnx max_concurrency=4`.
 ENTRYPOINT ["condgan-serve", "host=0.0.0.0", "port=8000"]
+CMD ["ckpt_path=/models/last.onnx"]
+
+
+FROM onnx AS ckpt
+# CPU-only torch first, from PyTorch's CPU index (PyPI's wheels bundle CUDA: gigabytes a CPU never uses), then
+# the package's training dependencies (lightning, hydra, ...) that loading a .ckpt needs, pinned as above.
+ARG PIP_INDEX_URL
+ARG PIP_CERT
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+USER root
+RUN pip_args="--index-url $PIP_INDEX_URL ${PIP_CERT:+--cert $PIP_CERT}" \
+    && pip install ${PIP_CERT:+--cert $PIP_CERT} --index-url "$TORCH_INDEX_URL" --no-warn-conflicts \
+        --constraint /src/constraints.txt torch torchvision \
+    && pip install $pip_args --constraint /src/constraints.txt /src \
+    && rm -rf /src/src/condgan.egg-info /src/build
+USER 10001:10001
+HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
+    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 CMD ["ckpt_path=/models/last.ckpt"]
+
+
+# The default target (`docker build .` without --target): the slim ONNX server.
+FROM onnx

@@ -1,28 +1,52 @@
-# `make train` trains the default experiment, `make test` runs the tests; both set up .venv on first use.
+# `make train` trains the default experiment, `make test` runs the tests; both set up .venv on first use, each
+# with what it needs (training: the core install; tests: every extra), at the versions pinned in constraints.txt.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
+LOCK_VENV := .venv-lock
 
-.PHONY: install data train test test-slow bench bench-quality clean
+.PHONY: install install-train data train test test-slow test-container lock bench bench-quality bench-container clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-dev  ## everything: training, serving, export, sweeps and the test tools
 
-$(VENV)/.installed: pyproject.toml
+install-train: $(VENV)/.installed-train  ## training only (pip install -e .)
+
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[dev]'
+
+$(VENV)/.installed-train: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -e .
 	touch $@
 
-data: install  ## fetch MNIST into data/ (offline fallback included)
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $@ $(VENV)/.installed-train
+
+data: install-train  ## fetch MNIST into data/ (offline fallback included)
 	$(PY) -m condgan.data mnist --data-dir data
 
 train: data  ## the default experiment; extra Hydra overrides via ARGS="trainer.max_epochs=1"
 	$(PY) run.py $(ARGS)
 
 test: install  ## fast offline tests (CI runs this)
-	$(PY) -m pytest -m "not slow" $(ARGS)
+	$(PY) -m pytest -m "not slow and not container" $(ARGS)
 
 test-slow: install  ## minutes-long tests on real data
 	$(PY) -m pytest -m slow $(ARGS)
+
+test-container: install  ## build the serving image with podman and start it (root, podman, mmdebstrap; CI runs this)
+	$(PY) -m pytest -m container $(ARGS)
+
+lock:  ## refresh constraints.txt: newest versions pyproject.toml allows, kept only if the fast tests pass with them
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(LOCK_VENV)/bin/python -m pytest -m "not slow and not container" -q -p no:cacheprovider
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable \
+		| sed -E 's/\+[A-Za-z0-9.]+$$//'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 bench: install  ## throughput benchmark → docs/benchmarks.md
 	$(PY) bench/throughput.py
@@ -31,4 +55,4 @@ bench-quality: install  ## FID / label accuracy of the MNIST experiments in 300 
 	$(PY) bench/quality.py
 
 clean:
-	rm -rf $(VENV) src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) src/*.egg-info .pytest_cache

@@ -32,4 +32,7 @@ def main() -> float | None:
 
 
 if __name__ == "__main__":
+    from condgan.extras import check_run_overrides
+
+    check_run_overrides(sys.argv[1:])  # hparams_search= without the sweep extra: one line, not Hydra's error
     main()

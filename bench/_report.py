@@ -19,6 +19,24 @@ def machine() -> str:
     return f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
+def load_note() -> str:
+    """The machine's load when a benchmark starts; above one per core, its timings are marked provisional."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    note = f"1-minute load average {load:.1f} on {cores} cores at the start"
+    if load > cores:
+        note += ": a busy machine, so the times here are provisional (memory and sizes are not); rerun on a quiet one"
+    return note
+
+
+def markdown_table(first_column: str, rows: dict[str, dict[str, str]]) -> str:
+    """A Markdown table: one row per key of ``rows``, named in the first column; the other columns are the keys
+    of each row's dict (the same in every row), right-aligned."""
+    columns = list(next(iter(rows.values())))
+    lines = [f"| {first_column} | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
+    lines += [f"| {name} | " + " | ".join(row.values()) + " |" for name, row in rows.items()]
+    return "\n".join(lines)
+
+
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body`` plus how it was made."""
     command = "python " + shlex.join(sys.argv)  # quoted as typed, so it can be pasted back

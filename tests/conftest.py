@@ -177,3 +177,37 @@ def run_script(monkeypatch):
 
     yield _run
     sys.path.remove(str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def untrained_onnx(untrained_checkpoint, tmp_path_factory) -> Path:
+    """``untrained_checkpoint``'s generator exported to ONNX: generator.onnx and generator.onnx.json."""
+    from condgan.export import export_generator
+
+    return export_generator(untrained_checkpoint, "onnx", tmp_path_factory.mktemp("onnx") / "generator.onnx")
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def chromium(tmp_path, monkeypatch):
+    """A headless Chromium (selenium WebDriver) that can reach loopback addresses only: pages must work offline."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(f"needs {CHROMIUM} and {CHROMEDRIVER}: apt-get install chromium chromium-driver (.ci/run does)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium: pip install -e '.[dev]'")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,1000",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # any other host fails: no CDN can help
+    ):  # fmt: skip
+        options.add_argument(flag)
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -10,9 +10,9 @@ import torch
 
 from condgan import export
 from condgan.checkpoint import load_checkpoint, load_generator
-from condgan.export import EXPORT_SUFFIXES, ExportError, export_generator
+from condgan.export import EXPORT_SUFFIXES, ExportError, export_generator, torch_call
 from condgan.metadata import class_names
-from condgan.runtime import OnnxGenerator
+from condgan.onnx_generator import OnnxGenerator
 from condgan.sampling import latent_noise
 
 
@@ -24,7 +24,7 @@ def exported(request, untrained_family_checkpoint, tmp_path_factory) -> tuple[Pa
 
 
 def load_exported(path: Path):
-    return OnnxGenerator(path) if path.suffix == ".onnx" else torch.jit.load(str(path))
+    return torch_call(OnnxGenerator(path)) if path.suffix == ".onnx" else torch.jit.load(str(path))
 
 
 def test_export_matches_pytorch_at_any_batch_size(exported):

@@ -47,8 +47,11 @@ MISSING_FIXES = {  # a mandatory (???) setting left out → what to pass
 
 def user_error_message(error: BaseException) -> str | None:
     """The one line to print for ``error``, or None when it is not the user's to fix (a bug)."""
-    from hydra.errors import InstantiationException  # here: the serve CLI does not otherwise import Hydra
-    from omegaconf.errors import MissingMandatoryValue
+    try:  # here, and optional: the serving image has neither Hydra nor OmegaConf
+        from hydra.errors import InstantiationException
+        from omegaconf.errors import MissingMandatoryValue
+    except ImportError:
+        InstantiationException = MissingMandatoryValue = ()  # isinstance(x, ()) is False
 
     if isinstance(error, MissingMandatoryValue):
         key = str(error.full_key)

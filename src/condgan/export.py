@@ -14,9 +14,11 @@ from torch import nn
 from condgan.atomic import atomic_write, atomic_write_bytes
 from condgan.checkpoint import load_generator
 from condgan.errors import UserError
-from condgan.metadata import generator_metadata, metadata_path
-from condgan.runtime import OnnxGenerator
+from condgan.extras import require
+from condgan.metadata import generator_metadata
+from condgan.onnx_generator import OnnxGenerator
 from condgan.sampling import latent_noise
+from condgan.sidecar import metadata_path, validate
 
 EXPORT_SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
 TOLERANCE = 1e-4  # max |exported − PyTorch| over the check images; float32 reorderings stay far below it
@@ -56,9 +58,14 @@ def write_torchscript(generator: nn.Module, path: Path) -> None:
 WRITERS = {"onnx": write_onnx, "torchscript": write_torchscript}
 
 
+def torch_call(onnx_generator: OnnxGenerator):
+    """The ONNX generator (numpy in and out) called like the PyTorch one: tensors in, a tensor out."""
+    return lambda noise, labels: torch.from_numpy(onnx_generator(noise.numpy(), labels.numpy()))
+
+
 def check_export(generator: nn.Module, path: Path, fmt: str) -> None:
     """Raise ExportError unless the file matches the generator within TOLERANCE at other batch sizes."""
-    exported = OnnxGenerator(path) if fmt == "onnx" else torch.jit.load(str(path))
+    exported = torch_call(OnnxGenerator(path)) if fmt == "onnx" else torch.jit.load(str(path))
     for batch in CHECK_BATCHES:
         noise, labels = example_inputs(generator, batch)
         with torch.inference_mode():
@@ -93,6 +100,8 @@ def export_generator(ckpt_path: str | Path, fmt: str, out: str | Path | None = N
     ``<out>.json``. A file that fails the check is deleted, so no wrong export is left behind.
     """
     path = export_path(ckpt_path, fmt, out)  # before the export work, not after it
+    if fmt == "onnx":
+        require("export", "format=onnx")
     generator, config = load_generator(ckpt_path)
     WRITERS[fmt](generator, path)
     try:
@@ -100,6 +109,6 @@ def export_generator(ckpt_path: str | Path, fmt: str, out: str | Path | None = N
     except ExportError:
         path.unlink()
         raise
-    metadata = generator_metadata(generator, config, ckpt_path, fmt)
+    metadata = validate(generator_metadata(generator, config, ckpt_path, fmt), metadata_path(path))  # as read
     atomic_write_bytes(metadata_path(path), (json.dumps(metadata, indent=2) + "\n").encode())
     return path

@@ -55,9 +55,3 @@ def generator_metadata(generator: nn.Module, config: dict[str, Any], source: str
         "format": fmt,
         "torch_version": torch.__version__,
     }
-
-
-def metadata_path(model_path: str | Path) -> Path:
-    """``<file>.json`` beside an exported generator file."""
-    model_path = Path(model_path)
-    return model_path.with_name(model_path.name + ".json")

@@ -1,50 +1,33 @@
-"""A generator ready for inference, from a training checkpoint (PyTorch) or an ONNX export (ONNX Runtime).
+"""A generator ready for inference, from an ONNX export (ONNX Runtime, no torch) or a training checkpoint (PyTorch).
 
-Both answer ``images(labels, seed)`` with the noise of ``condgan.sampling.latent_noise``: one seed, one set of
-images, whichever file is served (ONNX Runtime's floats differ from PyTorch's by ~1e-7).
+Both draw their noise from ``condgan.noise`` (numpy): one seed, one set of images, whichever file is served
+(ONNX Runtime's floats differ from PyTorch's by ~1e-7). Serving an ONNX export never imports torch, so it
+runs from ``pip install 'condgan[serve]'`` alone.
 """
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 
-from condgan.checkpoint import load_generator
-from condgan.metadata import generator_metadata, metadata_path
-from condgan.sampling import latent_noise, to_uint8
+from condgan.extras import require
+from condgan.images import to_uint8
+from condgan.noise import class_grid_inputs, latent_noise, walk_inputs
+from condgan.onnx_generator import OnnxGenerator
+from condgan.sidecar import REEXPORT, read_sidecar
 
-GeneratorFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # noise (B, Z), labels (B,) → images (B, C, H, W)
+GeneratorFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # noise (B, Z), labels (B,) → images (B, C, H, W)
 
 
-class OnnxGenerator:
-    """An exported ``.onnx`` generator on ONNX Runtime's CPU provider; same call as the PyTorch module."""
-
-    def __init__(self, path: str | Path, threads: int | None = None):
-        import onnxruntime  # here: only ONNX users pay for importing it
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default, one thread per core
-        options.inter_op_num_threads = 1  # a generator is one chain of ops: nothing to run side by side
-        try:
-            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # ONNX Runtime's own exception types, e.g. for a truncated file
-            raise ValueError(
-                f"ONNX Runtime cannot load {path} ({error}); export it again with "
-                "`python export.py ckpt_path=<checkpoint> format=onnx`"
-            ) from error
-
-    def __call__(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        inputs = {"noise": noise.float().numpy(), "labels": labels.long().numpy()}  # float32 and int64
-        (images,) = self.session.run(["images"], inputs)  # the session is thread-safe: no lock needed
-        return torch.from_numpy(images)
+class ModelLoadError(ValueError):
+    """The model file cannot be served: the message says which file, what is wrong and what to do."""
 
 
 @dataclass(frozen=True)
 class InferenceModel:
-    """A loaded generator and its metadata (``condgan.metadata.generator_metadata``)."""
+    """A loaded generator and its metadata (``condgan.metadata.generator_metadata``, paths as file names)."""
 
     generator: GeneratorFn
     metadata: dict[str, Any]
@@ -53,37 +36,81 @@ class InferenceModel:
     def num_classes(self) -> int:
         return self.metadata["num_classes"]
 
-    def images(self, labels: torch.Tensor, seed: int) -> torch.Tensor:
-        """uint8 images (N, C, H, W), one per label, in one batched generator call."""
-        noise = latent_noise(len(labels), self.metadata["latent_dim"], seed)
-        with torch.inference_mode():
-            return to_uint8(self.generator(noise, labels))
+    @property
+    def latent_dim(self) -> int:
+        return self.metadata["latent_dim"]
+
+    def render(self, noise: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """uint8 images (N, C, H, W) for noise (N, Z) and labels (N,), in one batched generator call."""
+        return to_uint8(self.generator(noise, labels))
+
+    def images(self, labels: np.ndarray, seed: int, truncation: float | None = None) -> np.ndarray:
+        """One image per label, the noise of ``condgan.noise.latent_noise(len(labels), Z, seed, truncation)``."""
+        return self.render(latent_noise(len(labels), self.latent_dim, seed, truncation), labels)
+
+    def class_grid(self, n_cols: int, seed: int, truncation: float | None = None) -> np.ndarray:
+        """Every class, ``n_cols`` images each, class-major; column j shares its noise across the classes."""
+        columns = latent_noise(n_cols, self.latent_dim, seed, truncation)
+        return self.render(*class_grid_inputs(columns, self.num_classes))
+
+    def walk(
+        self, labels: np.ndarray, seed: int, seed_to: int, steps: int, truncation: float | None = None
+    ) -> np.ndarray:
+        """``steps`` rows walking from ``seed``'s noise to ``seed_to``'s, one image per label a row."""
+        return self.render(*walk_inputs(self.latent_dim, labels, seed, seed_to, steps, truncation))
 
 
 def load_inference_model(path: str | Path, threads: int | None = None) -> InferenceModel:
-    """Load a ``.ckpt`` (weights-only, EMA generator when the run kept one) or an ``.onnx`` with its ``.json``."""
+    """Load an ``.onnx`` with its ``.json`` or a ``.ckpt`` (weights-only, EMA generator when the run kept one).
+
+    The file's extension picks the loader; nothing read from the file does. The served metadata names files
+    without their folders (no server paths in /metadata).
+    """
     path = Path(path)
-    if path.suffix == ".ckpt":
-        generator, config = load_generator(path)
-        return InferenceModel(generator, generator_metadata(generator, config, path, fmt="checkpoint"))
     if path.suffix == ".onnx":
-        metadata = read_metadata(path)  # first: it says which file is missing and how to make it
-        return InferenceModel(OnnxGenerator(path, threads), metadata)
-    raise ValueError(
-        f"cannot serve {path}: pass a training checkpoint (.ckpt) or an ONNX export (.onnx, made by "
-        f"`python export.py ckpt_path=<checkpoint> format=onnx`)"
-    )
+        generator, metadata = load_onnx(path, threads)
+    elif path.suffix == ".ckpt":
+        generator, metadata = load_checkpoint(path, threads)
+    else:
+        raise ModelLoadError(
+            f"cannot serve {path}: pass a training checkpoint (.ckpt) or an ONNX export (.onnx, made by "
+            f"`python export.py ckpt_path=<checkpoint> format=onnx`)"
+        )
+    metadata = {**metadata, "source_checkpoint": Path(metadata["source_checkpoint"]).name, "model_file": path.name}
+    return InferenceModel(generator, metadata)
 
 
-def read_metadata(model_path: Path) -> dict[str, Any]:
-    json_path = metadata_path(model_path)
-    if not model_path.is_file():
-        raise FileNotFoundError(
-            f"{model_path} not found: export one with `python export.py ckpt_path=<checkpoint> format=onnx`"
+def load_onnx(path: Path, threads: int | None) -> tuple[GeneratorFn, dict[str, Any]]:
+    metadata = read_sidecar(path)  # first: it says which file is missing and how to make it
+    if metadata["format"] != "onnx":
+        raise ModelLoadError(f"{path}.json describes a {metadata['format']} export, not this .onnx file; {REEXPORT}")
+    generator = OnnxGenerator(path, threads)
+    declared = generator.input_shapes().get("noise")
+    if declared is None or declared[1:] != [metadata["latent_dim"]]:
+        raise ModelLoadError(
+            f"{path} takes noise of shape {declared}, but its .json says latent_dim={metadata['latent_dim']}: "
+            f"they belong to different exports; {REEXPORT}"
         )
-    if not json_path.is_file():
-        raise FileNotFoundError(
-            f"{json_path} not found: an exported model needs the metadata that export.py writes beside it; "
-            "export again with `python export.py ckpt_path=<checkpoint> format=onnx`"
-        )
-    return json.loads(json_path.read_text())
+    return generator, metadata
+
+
+def load_checkpoint(path: Path, threads: int | None) -> tuple[GeneratorFn, dict[str, Any]]:
+    """A training checkpoint's generator on PyTorch, called with numpy arrays like the ONNX one."""
+    require("", "serving a .ckpt (serve its ONNX export to run without PyTorch)")
+    import torch  # here, not at the top: serving an ONNX export must not import torch
+
+    from condgan.checkpoint import CheckpointError, load_generator
+    from condgan.metadata import generator_metadata
+
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        module, config = load_generator(path)
+    except CheckpointError as error:
+        raise ModelLoadError(str(error)) from error
+
+    def generate(noise: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return module(torch.from_numpy(noise), torch.from_numpy(labels)).float().numpy()
+
+    return generate, generator_metadata(module, config, path, fmt="checkpoint")

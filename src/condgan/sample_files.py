@@ -1,47 +1,17 @@
 """Samples as files (NPZ arrays, PNG grids, GIF animations) and ``generate``/``generate_walk``, generate.py's work."""
 
 import io
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-from torchvision.io import encode_png
-from torchvision.utils import make_grid
 
-from condgan.atomic import atomic_write, atomic_write_bytes
+from condgan.atomic import atomic_write_bytes
 from condgan.checkpoint import load_generator
+from condgan.images import gif_bytes, image_grid, near_square_columns, png_bytes, row_frames
 from condgan.sampling import latent_walk, sample, sample_per_class
 
 SAMPLE_FORMATS = (".npz", ".png", ".gif")
-GIF_FRAME_MS = 100
-
-
-def png_grid(images: torch.Tensor, n_cols: int) -> bytes:
-    """uint8 images (N, C, H, W) as one PNG, ``n_cols`` images a row (make_grid: RGB, 2 px padding)."""
-    return encode_png(make_grid(images, nrow=n_cols)).numpy().tobytes()
-
-
-def png_image(image: torch.Tensor) -> bytes:
-    """One uint8 image (C, H, W) as PNG bytes, no padding."""
-    return encode_png(image).numpy().tobytes()
-
-
-def near_square_columns(n: int) -> int:
-    return math.ceil(math.sqrt(n))
-
-
-def write_gif(path: Path, images: torch.Tensor, n_cols: int) -> None:
-    """One frame per row of ``n_cols`` images, looping. Pillow merges consecutive identical frames into one."""
-    grids = [make_grid(row, nrow=n_cols) for row in images.split(n_cols)]
-    frames = [Image.fromarray(grid.permute(1, 2, 0).numpy()) for grid in grids]
-    atomic_write(
-        path,
-        lambda f: frames[0].save(
-            f, format="GIF", save_all=True, append_images=frames[1:], duration=GIF_FRAME_MS, loop=0
-        ),
-    )
 
 
 def save_samples(path: Path, images: torch.Tensor, labels: torch.Tensor, n_cols: int) -> None:
@@ -56,9 +26,9 @@ def save_samples(path: Path, images: torch.Tensor, labels: torch.Tensor, n_cols:
         np.savez_compressed(buffer, images=images.numpy(), labels=labels.numpy())
         atomic_write_bytes(path, buffer.getvalue())
     elif path.suffix == ".gif":
-        write_gif(path, images, n_cols)
+        atomic_write_bytes(path, gif_bytes(row_frames(images.numpy(), n_cols)))
     else:
-        atomic_write_bytes(path, png_grid(images, n_cols))
+        atomic_write_bytes(path, png_bytes(image_grid(images.numpy(), n_cols)))
 
 
 def check_sample_format(path: Path) -> None:

@@ -1,7 +1,8 @@
 """Drawing images from a generator: seeded (optionally truncated) noise, sample sets, latent walks, class grids.
 
-Files (NPZ, PNG, GIF) are written by ``condgan.sample_files``; the server draws through ``latent_noise`` too,
-so a seed gives the same images in generate.py, the web service and an exported model.
+Files (NPZ, PNG, GIF) are written by ``condgan.sample_files``. The noise comes from ``condgan.noise`` (numpy),
+which the torch-free ONNX server draws from too: a seed gives the same images in generate.py, the web service
+and an exported model.
 """
 
 from collections.abc import Iterator
@@ -11,12 +12,13 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid
 
-MIN_TRUNCATION = 0.01  # below it, redrawing until every value fits takes thousands of rounds
+from condgan import noise as noise_lib
+from condgan.images import to_uint8 as images_to_uint8
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) floats in [-1, 1] → uint8 in [0, 255]."""
-    return images.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    """(B, C, H, W) floats in [-1, 1] → uint8 in [0, 255] on the CPU (``condgan.images.to_uint8``)."""
+    return torch.from_numpy(images_to_uint8(images.float().cpu().numpy()))
 
 
 @contextmanager
@@ -31,25 +33,13 @@ def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
 
 
 def latent_noise(n: int, latent_dim: int, seed: int = 0, truncation: float | None = None) -> torch.Tensor:
-    """(n, latent_dim) standard normal noise from its own seeded CPU generator (the global RNG stays untouched).
+    """(n, latent_dim) float32 standard normal noise of ``condgan.noise.latent_noise`` (the global RNG untouched).
 
     ``truncation=t``: every value with |z| > t is drawn again until all lie within [-t, t] (the truncation
-    trick: cleaner, less varied images). The same seed and truncation always give the same noise.
+    trick: cleaner, less varied images). The same seed and truncation always give the same noise, with or
+    without torch (the ONNX server draws the same numbers).
     """
-    rng = torch.Generator().manual_seed(seed)
-    noise = torch.randn(n, latent_dim, generator=rng)
-    if truncation is None:
-        return noise
-    if not truncation >= MIN_TRUNCATION:
-        raise ValueError(
-            f"truncation must be at least {MIN_TRUNCATION} (typical: 0.5 to 2), got truncation={truncation}; "
-            "pass truncation=null for untruncated noise"
-        )
-    outside = noise.abs() > truncation
-    while outside.any():
-        noise[outside] = torch.randn(int(outside.sum()), generator=rng)
-        outside = noise.abs() > truncation
-    return noise
+    return torch.from_numpy(noise_lib.latent_noise(n, latent_dim, seed, truncation))
 
 
 def check_labels(labels: torch.Tensor, num_classes: int) -> None:
@@ -70,7 +60,7 @@ def render(generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor, batc
     device = next(generator.parameters()).device
     with eval_mode(generator):
         batches = [
-            to_uint8(generator(z.to(device), y.to(device))).cpu()
+            to_uint8(generator(z.to(device), y.to(device)))
             for z, y in zip(noise.split(batch_size), labels.split(batch_size))
         ]
     return torch.cat(batches)
@@ -81,10 +71,8 @@ def class_grid(generator: nn.Module, noise: torch.Tensor, num_classes: int, padd
 
     ``noise`` is (n_cols, Z). The generator is run in eval mode and left in the mode it was in.
     """
-    n_cols = len(noise)
-    z = noise.repeat(num_classes, 1)  # (num_classes * n_cols, Z), row-major
-    labels = torch.arange(num_classes).repeat_interleave(n_cols)
-    return make_grid(render(generator, z, labels, batch_size=len(z)), nrow=n_cols, padding=padding)
+    z, labels = (torch.from_numpy(a) for a in noise_lib.class_grid_inputs(noise.cpu().numpy(), num_classes))
+    return make_grid(render(generator, z, labels, batch_size=len(z)), nrow=len(noise), padding=padding)
 
 
 def sample(
@@ -114,19 +102,8 @@ def sample_per_class(
 
 
 def interpolate_latents(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
-    """(steps, Z) points from ``start`` to ``end`` (both (Z,), both included), spherically interpolated.
-
-    Spherical, not linear: between two Gaussian latents a straight line passes through points of smaller
-    norm (about 0.7× at the midpoint) than the generator saw in training, which washes out the middle images.
-    """
-    if steps < 2:
-        raise ValueError(f"an interpolation needs at least 2 steps (its two ends), got steps={steps}")
-    t = torch.linspace(0, 1, steps).unsqueeze(1)
-    cos_angle = torch.dot(start / start.norm(), end / end.norm()).clamp(-1, 1)
-    angle = torch.acos(cos_angle)
-    if torch.sin(angle) < 1e-6:  # (anti)parallel ends: the spherical formula would divide by ~0
-        return torch.lerp(start, end, t)
-    return (torch.sin((1 - t) * angle) * start + torch.sin(t * angle) * end) / torch.sin(angle)
+    """(steps, Z) points from ``start`` to ``end`` (both (Z,)), spherically: ``condgan.noise.interpolate_latents``."""
+    return torch.from_numpy(noise_lib.interpolate_latents(start.cpu().numpy(), end.cpu().numpy(), steps))
 
 
 def latent_walk(
@@ -145,10 +122,6 @@ def latent_walk(
     with ``seed_to``. Truncation bounds the two ends; points between them can exceed it slightly.
     """
     check_labels(labels, generator.num_classes)
-    if seed_to == seed:
-        raise ValueError(f"seed_to equals seed ({seed}): a walk needs two different seeds, e.g. seed_to={seed + 1}")
-    start, end = (latent_noise(1, generator.latent_dim, s, truncation)[0] for s in (seed, seed_to))
-    path = interpolate_latents(start, end, steps)  # (steps, Z)
-    noise = path.repeat_interleave(len(labels), dim=0)  # every label of a row shares the row's point
-    row_labels = labels.repeat(steps)
+    walk = noise_lib.walk_inputs(generator.latent_dim, labels.numpy(), seed, seed_to, steps, truncation)
+    noise, row_labels = (torch.from_numpy(a) for a in walk)
     return render(generator, noise, row_labels, batch_size), row_labels

@@ -1,5 +1,5 @@
 """``python -m condgan.serve ...``: the same as the ``condgan-serve`` command."""
 
-from condgan.serve.cli import main
+from condgan.serve import main
 
 main()

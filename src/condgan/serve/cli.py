@@ -1,21 +1,29 @@
-"""``condgan-serve ckpt_path=... [host=...] [port=...] [threads=...]``: load the model once, then run uvicorn.
+"""``condgan-serve ckpt_path=... [host=...] [port=...] [threads=...] [max_concurrency=...] ...``: load, then serve.
 
 Plain ``key=value`` arguments rather than Hydra: an installed console script (in a container, say) has no
-configs/ folder beside it to compose from, and four settings need no composition.
+configs/ folder beside it to compose from, and a handful of settings need no composition.
 """
 
 import sys
 from dataclasses import dataclass, fields
 
-import torch
 import uvicorn
 
 from condgan.errors import exit_on_user_error
 from condgan.runtime import load_inference_model
 from condgan.serve.app import create_app
 
-INT_RANGES = {"port": (1, 65535), "threads": (1, 1024)}
-USAGE = "usage: condgan-serve ckpt_path=<checkpoint .ckpt or export .onnx> [host=127.0.0.1] [port=8000] [threads=1]"
+INT_RANGES = {
+    "port": (1, 65535),
+    "threads": (1, 1024),
+    "max_concurrency": (1, 1024),
+    "max_queue": (0, 100_000),
+    "max_wait_s": (1, 3600),
+}
+USAGE = (
+    "usage: condgan-serve ckpt_path=<checkpoint .ckpt or export .onnx> [host=127.0.0.1] [port=8000] [threads=1] "
+    "[max_concurrency=2] [max_queue=16] [max_wait_s=10]"
+)
 
 
 @dataclass(frozen=True)
@@ -23,7 +31,10 @@ class ServeOptions:
     ckpt_path: str
     host: str = "127.0.0.1"  # loopback only; in a container host=0.0.0.0, published through its port mapping
     port: int = 8000
-    threads: int = 1  # intra-op threads per request: requests already run side by side (docs/deploy.md)
+    threads: int = 1  # intra-op threads per generation: max_concurrency generations already run side by side
+    max_concurrency: int = 2  # generations at once: CPU use ≈ max_concurrency × threads cores (docs/deploy.md)
+    max_queue: int = 16  # requests that may wait for a slot; beyond them: 503 at once
+    max_wait_s: int = 10  # the longest a request waits for a slot before its 503
 
 
 def parse_args(args: list[str]) -> ServeOptions:
@@ -49,7 +60,7 @@ def parse_args(args: list[str]) -> ServeOptions:
 
 
 def parse_int(key: str, value: str, low: int, high: int, example: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise ValueError(f"{key}={value} is not a whole number in {low}..{high}: pass e.g. {key}={example}")
     return int(value)
 
@@ -61,6 +72,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{USAGE}\nThen open http://<host>:<port>/ (web page) or /docs (the API). docs/deploy.md has the rest.")
         return
     options = parse_args(args)
-    torch.set_num_threads(options.threads)
     model = load_inference_model(options.ckpt_path, options.threads)
-    uvicorn.run(create_app(model), host=options.host, port=options.port)
+    app = create_app(model, options.max_concurrency, options.max_queue, options.max_wait_s)
+    uvicorn.run(app, host=options.host, port=options.port)

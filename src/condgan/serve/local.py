@@ -13,6 +13,8 @@ from typing import IO
 
 import httpx
 
+POLL_S = 0.02  # how often /healthz is asked while the server starts: the cold start is measured to this
+
 
 class ServerStartError(RuntimeError):
     """The server process exited or never answered /healthz; the message holds its log."""
@@ -22,6 +24,7 @@ class ServerStartError(RuntimeError):
 class LocalServer:
     url: str  # http://127.0.0.1:<port>
     pid: int
+    cold_start_s: float  # process start → first 200 from /healthz
 
 
 def free_loopback_port() -> int:
@@ -31,16 +34,15 @@ def free_loopback_port() -> int:
 
 
 @contextmanager
-def local_server(model_path: str | Path, threads: int = 1, timeout_s: float = 60) -> Iterator[LocalServer]:
-    """``python -m condgan.serve`` for ``model_path`` on 127.0.0.1; yields once /healthz answers, stops it after."""
-    port = free_loopback_port()
-    command = [sys.executable, "-m", "condgan.serve", f"ckpt_path={model_path}", f"port={port}", f"threads={threads}"]
+def server_process(command: list[str], port: int, timeout_s: float = 60) -> Iterator[LocalServer]:
+    """Run ``command``, a server that will listen on 127.0.0.1:``port``; yield once /healthz answers, stop it after."""
     with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_until_healthy(url, process, timeout_s, log)
-            yield LocalServer(url, process.pid)
+            yield LocalServer(url, process.pid, time.perf_counter() - start)
         finally:
             process.terminate()  # uvicorn shuts down gracefully on SIGTERM
             try:
@@ -48,6 +50,18 @@ def local_server(model_path: str | Path, threads: int = 1, timeout_s: float = 60
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def local_server(
+    model_path: str | Path, threads: int = 1, timeout_s: float = 60, **options: int
+) -> Iterator[LocalServer]:
+    """``python -m condgan.serve`` for ``model_path`` on 127.0.0.1, with more ``key=value`` ``options`` if given."""
+    port = free_loopback_port()
+    arguments = {"ckpt_path": model_path, "port": port, "threads": threads, **options}
+    command = [sys.executable, "-m", "condgan.serve", *(f"{key}={value}" for key, value in arguments.items())]
+    with server_process(command, port, timeout_s) as server:
+        yield server
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float, log: IO[bytes]) -> None:
@@ -60,7 +74,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float, lo
                 return
         except httpx.TransportError:
             pass  # not listening yet
-        time.sleep(0.2)
+        time.sleep(POLL_S)
     raise ServerStartError(f"no healthy server at {url} after {timeout_s} s:\n{read_log(log)}")
 
 

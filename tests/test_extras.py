@@ -1,0 +1,77 @@
+"""The extras: without one, the command that needs it says in one line what to install; training needs none."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import cli_args
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTRAS_ONLY = ["fastapi", "fastapi_offline", "uvicorn", "onnx", "onnxscript", "onnxruntime", "optuna", "selenium",
+               "hydra_plugins.hydra_optuna_sweeper"]  # fmt: skip
+
+
+def python(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def run_script(script: str, *args: str) -> str:
+    """Python code that runs the repository's ``script`` as ``python script args``."""
+    return f"import runpy; sys.argv = {[script, *args]!r}\nrunpy.run_path({str(ROOT / script)!r}, run_name='__main__')"
+
+
+HINT = "pip install 'condgan[{0}]' (from a checkout: pip install -e '.[{0}]')"
+
+
+def without(modules: list[str], code: str) -> str:
+    """``code`` run as if ``modules`` were not installed."""
+    return f"import sys\nfor name in {modules!r}:\n    sys.modules[name] = None\n{code}"
+
+
+def test_condgan_serve_without_the_serve_extra_names_the_install(untrained_onnx):
+    result = python("-c", without(["fastapi"], f"from condgan.serve import main; main(['ckpt_path={untrained_onnx}'])"))
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"error: condgan-serve needs fastapi, part of condgan's [serve] extra: {HINT.format('serve')}\n"
+    )
+
+
+def test_serving_a_checkpoint_without_torch_names_the_install(untrained_checkpoint):
+    result = python(
+        "-c", without(["torch"], f"from condgan.serve import main; main(['ckpt_path={untrained_checkpoint}'])")
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: serving a .ckpt (serve its ONNX export to run without PyTorch) needs torch, part of condgan's "
+        "training install: pip install condgan (from a checkout: pip install -e .)\n"
+    )
+
+
+def test_onnx_export_without_the_export_extra_names_the_install(untrained_checkpoint, tmp_path):
+    out = tmp_path / "g.onnx"
+    code = run_script("export.py", f"ckpt_path={untrained_checkpoint}", "format=onnx", f"out={out}")
+    result = python("-c", without(["onnxscript"], code))
+    assert result.returncode == 1 and not out.exists()
+    assert (
+        result.stderr
+        == f"error: format=onnx needs onnxscript, part of condgan's [export] extra: {HINT.format('export')}\n"
+    )
+
+
+def test_a_sweep_without_the_sweep_extra_names_the_install():
+    code = run_script("run.py", "-m", "hparams_search=mnist_optuna")
+    result = python("-c", without(["hydra_plugins.hydra_optuna_sweeper"], code))
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: hparams_search (an Optuna sweep) needs hydra_plugins.hydra_optuna_sweeper, part of condgan's [sweep] "
+        f"extra: {HINT.format('sweep')}\n"
+    )
+
+
+def test_the_core_install_trains_without_any_extra(child_env, tiny_mnist, tmp_path):
+    """`make train` installs no extra: run.py, as `make train` runs it, with every extra's packages unimportable."""
+    args = cli_args(tiny_mnist, tmp_path / "run", "debug=fast_dev_run")
+    result = python("-c", without(EXTRAS_ONLY, run_script(*args)), env=child_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "run" / "samples" / "epoch_000.png").is_file()  # it trained a step and drew its samples
