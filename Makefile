@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 LOCK_VENV := .venv-lock
 
-.PHONY: install install-train data train test test-slow test-container lock bench bench-quality bench-container clean
+.PHONY: install install-train data train test test-fast test-slow test-container lock bench bench-quality bench-container clean
 
 install: $(VENV)/.installed-dev  ## everything: training, serving, export, sweeps and the test tools
 
@@ -29,8 +29,11 @@ data: install-train  ## fetch MNIST into data/ (offline fallback included)
 train: data  ## the default experiment; extra Hydra overrides via ARGS="trainer.max_epochs=1"
 	$(PY) run.py $(ARGS)
 
-test: install  ## fast offline tests (CI runs this)
+test: install  ## the offline test suite, documented commands included (CI runs this)
 	$(PY) -m pytest -m "not slow and not container" $(ARGS)
+
+test-fast: install  ## the unit tests alone: no end-to-end runs of the documented commands
+	$(PY) -m pytest -m "not slow and not container and not e2e" $(ARGS)
 
 test-slow: install  ## minutes-long tests on real data
 	$(PY) -m pytest -m slow $(ARGS)

@@ -31,8 +31,9 @@ def no_wandb_key(monkeypatch, tmp_path):
 
 
 def csv_rows(run_dir: Path) -> list[dict[str, str]]:
+    """csv/metrics.csv, each row without its empty cells (a later column changes nothing in earlier rows)."""
     with (run_dir / "csv" / "metrics.csv").open(newline="") as f:
-        return list(csv.DictReader(f))
+        return [{k: v for k, v in row.items() if v} for row in csv.DictReader(f)]
 
 
 def wandb_run_ids(run_dir: Path) -> set[str]:
