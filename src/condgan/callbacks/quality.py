@@ -38,13 +38,24 @@ class QualityMetrics(L.Callback):
                 f"(such as condgan's IdxDataModule), got {type(datamodule).__name__}; pass datamodule= to fit, "
                 f"or train without sample-quality metrics: {WITHOUT_QUALITY_METRICS}"
             )
+        if datamodule.dataset is None:
+            raise UnsupportedDatasetError(
+                "sample-quality metrics need a dataset with a committed classifier (datamodule.dataset, e.g. "
+                f"emoji for condgan's emoji folder); your own image folder has none: {WITHOUT_QUALITY_METRICS}"
+            )
         try:
-            load_classifier(datamodule.dataset)
+            classifier, _ = load_classifier(datamodule.dataset)
         except UnsupportedDatasetError as error:
             raise UnsupportedDatasetError(
                 f"{error} Or train without sample-quality metrics (and so without the best-FID checkpoint; "
                 f"last.ckpt stays): {WITHOUT_QUALITY_METRICS}"
             ) from None
+        if getattr(datamodule, "channels", classifier.channels) != classifier.channels:
+            raise ValueError(
+                f"the {datamodule.dataset} classifier measures {classifier.channels}-channel images but the data "
+                f"have datamodule.channels={datamodule.channels}; set datamodule.channels={classifier.channels} "
+                f"or train without sample-quality metrics: {WITHOUT_QUALITY_METRICS}"
+            )
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs:
