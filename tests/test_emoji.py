@@ -230,14 +230,14 @@ def test_emoji_dcgan_passes_fast_dev_run(emoji_root: Path, tmp_path: Path, monke
 
 @pytest.fixture(scope="module")
 def trained_emoji_run(emoji_root: Path, tmp_path_factory) -> Path:
-    """The default path shrunk: W&B offline + CSV loggers, default callbacks (quality metrics measured after
-    the one epoch), the test stage; two batches of training."""
+    """The default path shrunk: W&B offline + CSV loggers, default callbacks (the quality metrics measure the
+    last epoch, here the only one), the test stage; two batches of training."""
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("WANDB_MODE", "offline")
         return run_emoji(
             emoji_root, tmp_path_factory.mktemp("emoji_run"), monkeypatch,
             "++trainer.limit_train_batches=2", "++trainer.limit_val_batches=1", "trainer.max_epochs=1",
-            "callbacks.quality_metrics.every_n_epochs=1", "callbacks.quality_metrics.n_per_class=8",
+            "callbacks.quality_metrics.n_per_class=8",
             "datamodule.batch_size=32", "trainer.accelerator=cpu",
         )  # fmt: skip
 
@@ -247,8 +247,7 @@ def test_emoji_dcgan_default_path_trains_measures_and_tests(trained_emoji_run: P
     for key in ("val/fid", "val/fid_floor", "val/label_acc", "val/precision", "val/recall", "test/d_loss"):
         assert key in metrics
     assert list((trained_emoji_run / "wandb").glob("offline-run-*"))
-    assert list((trained_emoji_run / "checkpoints").glob("epoch_*.ckpt"))  # ranked by val/fid
-    assert (trained_emoji_run / "checkpoints" / "last.ckpt").is_file()
+    assert (trained_emoji_run / "checkpoints" / "last.ckpt").is_file()  # best-by-FID ones: every 5th epoch
 
 
 def test_generate_export_and_serve_the_emoji_model(trained_emoji_run: Path, tmp_path: Path, run_script) -> None:
@@ -269,3 +268,37 @@ def test_class_names_of_an_emoji_config_need_no_data() -> None:
     config = {"datamodule": {"_target_": "condgan.data.image_folder.ImageFolderDataModule", "data_dir": "/nowhere",
                              "dataset": "emoji"}}  # fmt: skip
     assert class_names(config, 9) == list(emoji.CLASS_NAMES)
+
+
+def test_floor_spread_retrains_the_recipe_per_seed(tiny_mnist: Path, monkeypatch) -> None:
+    """bench/floor_spread.py's unit: another seed, another classifier and other held-out images, another floor."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    from floor_spread import floor_for_seed  # noqa: E402
+
+    recipe = {"epochs": 1, "holdout_per_class": 5, "max_shift": 0}  # as in a weights file, shrunk
+    floors = [floor_for_seed("mnist", str(tiny_mnist), recipe, seed, n_per_class=5) for seed in (0, 1)]
+    for floor in floors:
+        assert set(floor) == {"test_accuracy", "fid", "kid", "intra_fid", "label_acc", "precision", "recall"}
+        assert 0 <= floor["test_accuracy"] <= 1 and floor["fid"] > 0
+    assert floors[0]["fid"] != floors[1]["fid"]
+
+
+@pytest.mark.parametrize(
+    "epoch, global_step, max_epochs, max_steps, due",
+    [
+        (0, 48, 1000, 1440, False),  # emoji_dcgan: 48 optimizer steps an epoch, measured every 5th epoch
+        (4, 240, 1000, 1440, True),
+        (28, 1392, 1000, 1440, False),  # epoch 30 still completes: measured there
+        (29, 1440, 1000, 1440, True),
+        (28, 1392, 1000, 1400, True),  # the last complete epoch before max_steps stops mid-epoch
+        (0, 4, 1, -1, True),  # a one-epoch run is measured at its end
+        (0, 4, -1, -1, False),  # no end in sight
+    ],
+)
+def test_quality_metrics_measure_every_nth_and_the_last_epoch(epoch, global_step, max_epochs, max_steps, due) -> None:
+    from types import SimpleNamespace
+
+    from condgan.callbacks import QualityMetrics
+
+    trainer = SimpleNamespace(current_epoch=epoch, global_step=global_step, max_epochs=max_epochs, max_steps=max_steps)
+    assert QualityMetrics(every_n_epochs=5).due(trainer) is due
