@@ -302,3 +302,13 @@ def test_quality_metrics_measure_every_nth_and_the_last_epoch(epoch, global_step
 
     trainer = SimpleNamespace(current_epoch=epoch, global_step=global_step, max_epochs=max_epochs, max_steps=max_steps)
     assert QualityMetrics(every_n_epochs=5).due(trainer) is due
+
+
+def test_bench_counts_epochs_when_val_fid_is_logged_every_10_epochs(tmp_path: Path, monkeypatch) -> None:
+    """emoji_dcgan measures every 10th epoch; bench/quality.py still counts epochs by the epoch column."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    from quality import epochs_trained  # noqa: E402
+
+    rows = [{"epoch": str(e), "step": str(24 * (e + 1)), "val/fid": "150" if e % 10 == 9 else ""} for e in range(25)]
+    rows.append({"epoch": "25", "step": str(24 * 25 + 12), "val/fid": ""})  # cut short half-way by max_time
+    assert epochs_trained(rows) == pytest.approx(25.5)
