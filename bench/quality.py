@@ -53,9 +53,10 @@ def fid_over_time(rows: list[dict[str, str]], seconds: float) -> tuple[list[floa
 
 
 def epochs_trained(rows: list[dict[str, str]]) -> float:
-    """Epochs, counting a last one cut short by max_time as a fraction. The loggers' step is the global step
-    (two optimizer steps per batch), so an epoch's length is taken from the longest one between val/fid rows."""
-    bounds = [0] + sorted({int(r["step"]) for r in rows if r.get("val/fid")})  # validation runs at each epoch end
+    """Epochs, counting a last one cut short by max_time as a fraction. An epoch's length in logged steps is
+    the longest one between the last steps of consecutive epochs (val/fid may be logged every n epochs only)."""
+    last_step = {int(r["epoch"]): int(r["step"]) for r in sorted(rows, key=lambda r: int(r["step"]))}
+    bounds = [0] + sorted(last_step.values())  # a last epoch cut short is the shortest gap, so max skips it
     steps_per_epoch = max(b - a for a, b in zip(bounds, bounds[1:])) if len(bounds) > 1 else 1
     return max(int(r["step"]) for r in rows) / steps_per_epoch
 

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from condgan.data import datasets
 from condgan.data.cifar10 import CLASS_NAMES as CIFAR10_CLASS_NAMES
-from condgan.data.sources import DATASETS
 
 CIFAR10_DATAMODULE = "condgan.data.cifar10.Cifar10DataModule"
 IMAGE_FOLDER_DATAMODULE = "condgan.data.image_folder.ImageFolderDataModule"
@@ -23,8 +23,8 @@ def config_sha256(config: dict[str, Any]) -> str:
 
 def dataset_class_names(datamodule: dict[str, Any]) -> list[str] | None:
     """The class names the run's datamodule config implies, or None when the config cannot tell."""
-    if datamodule.get("dataset") in DATASETS:
-        return list(DATASETS[datamodule["dataset"]].class_names)
+    if datamodule.get("dataset") in datasets.NAMES:  # idx datasets, and image folders condgan makes (emoji)
+        return list(datasets.class_names(datamodule["dataset"]))
     if datamodule.get("_target_") == CIFAR10_DATAMODULE:
         return list(CIFAR10_CLASS_NAMES)
     if datamodule.get("_target_") == IMAGE_FOLDER_DATAMODULE and Path(datamodule["data_dir"]).is_dir():

@@ -38,16 +38,37 @@ class QualityMetrics(L.Callback):
                 f"(such as condgan's IdxDataModule), got {type(datamodule).__name__}; pass datamodule= to fit, "
                 f"or train without sample-quality metrics: {WITHOUT_QUALITY_METRICS}"
             )
+        if datamodule.dataset is None:
+            raise UnsupportedDatasetError(
+                "sample-quality metrics need a dataset with a committed classifier (datamodule.dataset, e.g. "
+                f"emoji for condgan's emoji folder); your own image folder has none: {WITHOUT_QUALITY_METRICS}"
+            )
         try:
-            load_classifier(datamodule.dataset)
+            classifier, _ = load_classifier(datamodule.dataset)
         except UnsupportedDatasetError as error:
             raise UnsupportedDatasetError(
                 f"{error} Or train without sample-quality metrics (and so without the best-FID checkpoint; "
                 f"last.ckpt stays): {WITHOUT_QUALITY_METRICS}"
             ) from None
+        if getattr(datamodule, "channels", classifier.channels) != classifier.channels:
+            raise ValueError(
+                f"the {datamodule.dataset} classifier measures {classifier.channels}-channel images but the data "
+                f"have datamodule.channels={datamodule.channels}; set datamodule.channels={classifier.channels} "
+                f"or train without sample-quality metrics: {WITHOUT_QUALITY_METRICS}"
+            )
+
+    def due(self, trainer: L.Trainer) -> bool:
+        """Every ``every_n_epochs``-th epoch, and the last one that max_epochs or max_steps allow, so a run
+        shorter than ``every_n_epochs`` epochs (or one ending between two measurements) is measured at its end."""
+        epochs = trainer.current_epoch + 1
+        steps_after_epoch = trainer.global_step + trainer.global_step // epochs  # the same number of steps again
+        last = (trainer.max_epochs is not None and 0 < trainer.max_epochs <= epochs) or (
+            0 < trainer.max_steps < steps_after_epoch
+        )
+        return last or epochs % self.every_n_epochs == 0
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs:
+        if trainer.sanity_checking or not self.due(trainer):
             return
         values = None
         if trainer.is_global_zero:

@@ -1,4 +1,4 @@
-"""`python -m condgan.data <name> [--data-dir data]`: fetch a dataset and print its folder."""
+"""`python -m condgan.data <name> [--data-dir data]`: fetch (emoji: render) a dataset and print its folder."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ import logging
 from pathlib import Path
 
 from condgan.data.cifar10 import ensure_cifar10
+from condgan.data.emoji import ensure_emoji
 from condgan.data.sources import DATASETS, ensure_dataset
 from condgan.errors import exit_on_user_error
 
-NAMES = sorted([*DATASETS, "cifar10"])
+NAMES = sorted([*DATASETS, "cifar10", "emoji"])
 
 
 def fetch(name: str, data_dir: str, try_download: bool) -> Path:
     """The folder holding ``name``'s files, fetched first if needed."""
     if name == "cifar10":
         return ensure_cifar10(data_dir, try_download=try_download)
+    if name == "emoji":  # rendered from two Debian packages, never downloaded
+        return ensure_emoji(Path(data_dir) / "emoji")
     return ensure_dataset(name, data_dir, try_download=try_download)
 
 

@@ -125,6 +125,26 @@ def seeded_split(labelled: LabelledImages, held_out: int, seed: int) -> tuple[La
     return (images[picked], labels[picked]), (images[rest], labels[rest])
 
 
+def stratified_split(labelled: LabelledImages, held_out: int, seed: int) -> tuple[LabelledImages, LabelledImages]:
+    """Like ``seeded_split``, but every class gives its share: (``held_out`` images, the rest).
+
+    Class c gives ``held_out · n_c / N`` images, rounded by largest remainder so that the counts add up to
+    ``held_out``; within a class, the first ones of a seeded permutation. Held-out images come class by class.
+    """
+    images, labels = labelled
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    classes, sizes = labels.unique(return_counts=True)
+    quotas = sizes.double() * held_out / len(labels)
+    counts = quotas.floor().long()
+    largest_remainders = (quotas - counts).argsort(descending=True, stable=True)
+    counts[largest_remainders[: held_out - int(counts.sum())]] += 1
+    picked = torch.cat([order[labels[order] == label][:count] for label, count in zip(classes, counts)])
+    rest = torch.ones(len(labels), dtype=torch.bool)
+    rest[picked] = False
+    rest_indices = order[rest[order]]  # the permutation's order, as seeded_split
+    return (images[picked], labels[picked]), (images[rest_indices], labels[rest_indices])
+
+
 class InMemoryDataModule(pl.LightningDataModule, ABC):
     """Batches (float32 B×C×S×S in [-1, 1], int64 B) from uint8 tensors loaded once by the first ``setup``.
 

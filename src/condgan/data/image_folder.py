@@ -2,20 +2,45 @@
 
 Every image is decoded once at setup, converted to grayscale or RGB, resized (shorter side) and center-cropped
 to a square, and kept as uint8 in memory: N×C×S×S bytes, e.g. 100k RGB images at 64 px take 1.2 GB.
+Image folders that condgan makes itself (``NAMED_FOLDERS``: the emoji) are made on first use and verified.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
 from torchvision.io import ImageReadMode, decode_image
 
-from condgan.data.datamodule import InMemoryDataModule, LabelledImages, held_out_count, seeded_split, square_resize
+from condgan.data import emoji
+from condgan.data.datamodule import InMemoryDataModule, LabelledImages, held_out_count, square_resize, stratified_split
 
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp")  # read by torchvision.io.decode_image; other files are skipped
 READ_MODE = {1: ImageReadMode.GRAY, 3: ImageReadMode.RGB}  # channels: conversion applied while decoding
+
+
+@dataclass(frozen=True)
+class NamedFolder:
+    """An image folder condgan knows by name (``datamodule.dataset``), kept in ``<data root>/<name>``: how to
+    make and verify it, its classes, and the test split it is measured on (the quality metrics hold out the
+    same images)."""
+
+    ensure: Callable[[Path], Path]  # folder → folder, made or verified
+    class_names: tuple[str, ...]
+    channels: int
+    image_size: int  # as made
+    test_size: float
+    split_seed: int
+
+
+NAMED_FOLDERS = {
+    "emoji": NamedFolder(
+        emoji.ensure_emoji, emoji.CLASS_NAMES, 3, emoji.IMAGE_SIZE, emoji.TEST_SIZE, emoji.SPLIT_SEED
+    ),
+}
 
 
 def read_class_folders(root: Path, channels: int, image_size: int) -> tuple[list[str], LabelledImages]:
@@ -41,6 +66,17 @@ def read_class_folders(root: Path, channels: int, image_size: int) -> tuple[list
     return [path.name for path in class_dirs], (torch.stack(images), torch.tensor(labels))
 
 
+def split_class_folders(
+    root: Path, channels: int, image_size: int, test_size: int | float, seed: int
+) -> tuple[list[str], LabelledImages, LabelledImages]:
+    """(class names, train, test): ``test_size`` images (a count, or a fraction as a float) held out per class
+    in proportion to its size (``stratified_split``), so a small class is in the test split too."""
+    class_names, labelled = read_class_folders(root, channels, image_size)
+    test_count = max(1, held_out_count(test_size, len(labelled[1]), "test_size"))
+    test, train = stratified_split(labelled, test_count, seed)
+    return class_names, train, test
+
+
 def image_files(folder: Path) -> list[Path]:
     """The image files anywhere below ``folder``, sorted, skipping hidden files and folders (".name")."""
 
@@ -63,8 +99,13 @@ class ImageFolderDataModule(InMemoryDataModule):
     """Class-labelled images from folders; ``num_classes`` (optional) must match the number of class folders.
 
     Test images come from ``test_dir`` (same class sub-folders) when given; otherwise ``test_size`` images
-    (a count, or a fraction as a float) are held out of ``data_dir`` by a seeded permutation.
+    (a count, or a fraction as a float) are held out of ``data_dir``, every class giving its share.
     Validation then takes ``val_size`` of the remaining training images.
+
+    ``dataset`` names a folder condgan makes itself (a key of ``NAMED_FOLDERS``, e.g. ``emoji``). Then
+    ``data_dir`` is the data root, as for the idx datasets: the images are in ``<data_dir>/<dataset>``, made
+    there if absent and verified if present, and the quality metrics measure samples with the dataset's
+    committed classifier against its test split, so that split is fixed.
     """
 
     def __init__(
@@ -80,6 +121,7 @@ class ImageFolderDataModule(InMemoryDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         split_seed: int = 42,
+        dataset: str | None = None,
     ) -> None:
         super().__init__(
             data_dir=data_dir, image_size=image_size, channels=channels, class_names=None, num_classes=num_classes,
@@ -91,21 +133,53 @@ class ImageFolderDataModule(InMemoryDataModule):
                 f"test_size={test_size} holds out no test images: set a count >= 1 or a fraction in (0, 1), "
                 "or give a separate datamodule.test_dir"
             )
+        if dataset is not None:
+            check_named_folder(dataset, test_dir, test_size, split_seed)
         self.save_hyperparameters()  # logged with the run
         self.test_dir = test_dir
         self.test_size = test_size
+        self.dataset = dataset
+        self.folder = Path(data_dir) if dataset is None else named_folder_path(dataset, data_dir)
+
+    def prepare_data(self) -> None:
+        if self.dataset is not None:
+            NAMED_FOLDERS[self.dataset].ensure(self.folder)
 
     def load_splits(self) -> tuple[LabelledImages, LabelledImages]:
-        class_names, train = read_class_folders(Path(self.data_dir), self.channels, self.image_size)
-        self.set_class_names(class_names)
         if self.test_dir is None:
-            test_count = max(1, held_out_count(self.test_size, len(train[1]), "test_size"))
-            test, train = seeded_split(train, test_count, self.split_seed)
+            class_names, train, test = split_class_folders(
+                self.folder, self.channels, self.image_size, self.test_size, self.split_seed
+            )
+            self.set_class_names(class_names)
             return train, test
+        class_names, train = read_class_folders(self.folder, self.channels, self.image_size)
+        self.set_class_names(class_names)
         test_names, test = read_class_folders(Path(self.test_dir), self.channels, self.image_size)
         if test_names != class_names:
             raise ValueError(
-                f"test_dir {self.test_dir} has class folders {test_names} but data_dir {self.data_dir} has "
+                f"test_dir {self.test_dir} has class folders {test_names} but data_dir {self.folder} has "
                 f"{class_names}; give both the same class sub-folders"
             )
         return train, test
+
+
+def named_folder_path(name: str, data_root: str | Path) -> Path:
+    """``<data root>/<name>``, e.g. ``data/emoji``: where a named folder is made and read."""
+    return Path(data_root) / name
+
+
+def check_named_folder(dataset: str, test_dir: str | None, test_size: int | float, split_seed: int) -> None:
+    """A named folder is measured on its own test split: refuse settings that would hold out other images."""
+    if dataset not in NAMED_FOLDERS:
+        raise ValueError(
+            f"unknown datamodule.dataset={dataset!r} for an image folder; known: {', '.join(sorted(NAMED_FOLDERS))}, "
+            "or null for your own images"
+        )
+    named = NAMED_FOLDERS[dataset]
+    if (test_dir, test_size, split_seed) != (None, named.test_size, named.split_seed):
+        raise ValueError(
+            f"datamodule.dataset={dataset} is measured on its fixed test split (test_dir=null, "
+            f"test_size={named.test_size}, split_seed={named.split_seed}), got test_dir={test_dir}, "
+            f"test_size={test_size}, split_seed={split_seed}; keep those, or set datamodule.dataset=null "
+            "and train without its quality metrics (callbacks=no_quality)"
+        )

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-INPUT_SIZE = 28  # images of any size are resized to this before the first convolution
+INPUT_SIZE = 28  # by default, images of any size are resized to this before the first convolution
 
 
 class UnsupportedDatasetError(ValueError):
@@ -21,41 +21,46 @@ class UnsupportedDatasetError(ValueError):
 
 
 class DomainClassifier(nn.Module):
-    """Three strided convolutions and a 128-d embedding; grayscale images in [-1, 1] of any size.
+    """Three strided convolutions and a 128-d embedding; images in [-1, 1] of any size, grayscale or RGB.
 
     ``features(x)`` is the penultimate embedding the distances are measured in; ``forward(x)`` the logits.
-    Strided convolutions instead of pooling keep it at ~1.8 M multiply-adds per image: 10k images take
-    about two seconds on two CPU cores.
+    Images are first resized to ``input_size`` (28 for the digits and clothes, 32 for emoji: three stride-2
+    convolutions take either to 4×4). Strided convolutions instead of pooling keep it at ~1.8 M multiply-adds
+    per 28-px grayscale image: 10k images take about two seconds on two CPU cores.
     """
 
     feature_dim = 128
 
-    def __init__(self, num_classes: int = 10, dropout: float = 0.2):
+    def __init__(self, num_classes: int = 10, dropout: float = 0.2, channels: int = 1, input_size: int = INPUT_SIZE):
         super().__init__()
-        self.num_classes = num_classes
+        self.num_classes, self.channels, self.input_size = num_classes, channels, input_size
         self.convs = nn.Sequential(
-            nn.Conv2d(1, 32, 5, stride=2, padding=2),  # (B, 32, 14, 14)
+            nn.Conv2d(channels, 32, 5, stride=2, padding=2),  # (B, 32, 14, 14) at 28 px, (B, 32, 16, 16) at 32
             nn.ReLU(inplace=True),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1),  # (B, 64, 7, 7)
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),  # (B, 64, 7, 7) / (B, 64, 8, 8)
             nn.ReLU(inplace=True),
             nn.Conv2d(64, 64, 3, stride=2, padding=1),  # (B, 64, 4, 4)
             nn.ReLU(inplace=True),
-            nn.Flatten(),  # (B, 1024)
+            nn.Flatten(),  # (B, 64·side²), side = ⌈input_size / 8⌉
         )
-        self.embedding = nn.Sequential(nn.Linear(64 * 4 * 4, self.feature_dim), nn.ReLU(inplace=True))
+        side = (input_size + 7) // 8  # each stride-2 convolution rounds the side up
+        self.embedding = nn.Sequential(nn.Linear(64 * side * side, self.feature_dim), nn.ReLU(inplace=True))
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.feature_dim, num_classes))
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 1, H, W) in [-1, 1] → (B, 128) non-negative embeddings."""
-        if images.ndim != 4 or images.shape[1] != 1:
-            raise ValueError(f"DomainClassifier takes grayscale images (B, 1, H, W), got {tuple(images.shape)}")
-        if images.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-            # Bilinear with antialias, as load_split resizes the real images: both go through the same filter.
-            images = F.interpolate(images, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True)
+        """(B, C, H, W) in [-1, 1] → (B, 128) non-negative embeddings."""
+        if images.ndim != 4 or images.shape[1] != self.channels:
+            kind = {1: "grayscale", 3: "RGB"}.get(self.channels, f"{self.channels}-channel")
+            raise ValueError(
+                f"this DomainClassifier takes {kind} images (B, {self.channels}, H, W), got {tuple(images.shape)}"
+            )
+        if images.shape[-2:] != (self.input_size, self.input_size):
+            # Bilinear with antialias, as the real images are resized: both go through the same filter.
+            images = F.interpolate(images, size=(self.input_size, self.input_size), mode="bilinear", antialias=True)
         return self.embedding(self.convs(images))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 1, H, W) in [-1, 1] → (B, num_classes) logits."""
+        """(B, C, H, W) in [-1, 1] → (B, num_classes) logits."""
         return self.head(self.features(images))
 
 
@@ -74,9 +79,12 @@ def load_classifier(dataset: str) -> tuple[DomainClassifier, dict[str, Any]]:
         raise UnsupportedDatasetError(
             f"No quality-metric classifier for dataset {dataset!r}; committed ones: {', '.join(supported_datasets())}. "
             f"To measure another dataset, train one with `python -m condgan.metrics.train_classifier {dataset}` "
-            f"(the dataset must be known to condgan.data.sources), which writes {path}, and commit that file."
+            f"(the dataset must be known to condgan.data.datasets), which writes {path}, and commit that file."
         )
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    classifier = DomainClassifier(num_classes=saved["num_classes"])
+    # Plain ints from the file; files written before RGB classifiers existed are grayscale at 28 px.
+    classifier = DomainClassifier(
+        num_classes=saved["num_classes"], channels=saved.get("channels", 1), input_size=saved.get("input_size", INPUT_SIZE)
+    )
     classifier.load_state_dict(saved.pop("state_dict"))  # float16 on disk, copied into float32 parameters
     return classifier.eval(), saved

@@ -21,8 +21,8 @@ def evaluate(
 ) -> dict[str, Any]:
     """Measure ``n_per_class`` samples per class and write ``metrics.json`` / ``metrics.md`` next to the checkpoint.
 
-    Dataset and image size come from the run config saved in the checkpoint; ``data_dir`` is where that
-    dataset's idx files are on this machine. Returns the report written to ``metrics.json``.
+    Dataset and image size come from the run config saved in the checkpoint; ``data_dir`` is the data root
+    on this machine (``data/``: the idx files in ``data/MNIST/raw``, the emoji in ``data/emoji``). Returns the report written to ``metrics.json``.
     """
     start = time.monotonic()
     ckpt_path = Path(ckpt_path).resolve()

@@ -7,11 +7,12 @@ classifier has never seen them.
 """
 
 import functools
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from condgan.data.datamodule import load_split
+from condgan.data.datasets import load_named_split
 from condgan.metrics.classifier import load_classifier
 from condgan.metrics.features import Embedded, embed
 
@@ -36,16 +37,19 @@ def holdout_split(labels: Tensor, per_class: int, seed: int) -> tuple[Tensor, Te
 def embedded_test_split(dataset: str, data_dir: str, image_size: int) -> Embedded:
     """The whole test split through the dataset's classifier; cached, since every measurement reuses it."""
     classifier, _ = load_classifier(dataset)
-    return embed(classifier, *load_split(dataset, data_dir, "test", image_size))
+    return embed(classifier, *load_named_split(dataset, data_dir, "test", image_size))
 
 
-def floor_images(dataset: str, data_dir: str, image_size: int, n_per_class: int) -> tuple[Tensor, Tensor]:
-    """Up to ``n_per_class`` held-out training images per class, in label order: uint8 (N, 1, S, S), labels (N,).
+def floor_images(
+    dataset: str, data_dir: str, image_size: int, n_per_class: int, metadata: dict[str, Any] | None = None
+) -> tuple[Tensor, Tensor]:
+    """Up to ``n_per_class`` held-out training images per class, in label order: uint8 (N, C, S, S), labels (N,).
 
-    Held out as the dataset's classifier recorded it, so these are images it never trained on.
+    Held out as the classifier recorded it (``metadata``, default: the committed one's), so these are
+    images it never trained on.
     """
-    _, metadata = load_classifier(dataset)
-    images, labels = load_split(dataset, data_dir, "train", image_size)
+    metadata = metadata or load_classifier(dataset)[1]
+    images, labels = load_named_split(dataset, data_dir, "train", image_size)
     held, _ = holdout_split(labels, metadata["holdout_per_class"], metadata["holdout_seed"])
     pick = torch.cat([held[labels[held] == label][:n_per_class] for label in labels[held].unique()])
     return images[pick], labels[pick]

@@ -1,7 +1,6 @@
-"""``python -m condgan.metrics.train_classifier <mnist|fashion_mnist> [--data-dir data] [--epochs N]``
+"""``python -m condgan.metrics.train_classifier <mnist|fashion_mnist|emoji> [--data-dir data] [--epochs N]``
 
-The committed weights come from ``python -m condgan.metrics.train_classifier mnist`` and
-``python -m condgan.metrics.train_classifier fashion_mnist --max-shift 0`` (each weights file records its command).
+Each committed weights file records the command that made it (``docs/metrics.md`` lists them).
 
 Trains the dataset's DomainClassifier with a fixed seed on the training split minus a held-out part
 (the images of the real-data floor), measures it on the test split and writes its float16 weights with
@@ -21,9 +20,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from condgan.checkpoint import atomic_save
-from condgan.data.datamodule import InMemoryImages, keep_batch, load_split
-from condgan.data.sources import DATASETS, dataset_spec
-from condgan.metrics.classifier import DomainClassifier, weights_path
+from condgan.data.datamodule import InMemoryImages, keep_batch
+from condgan.data.datasets import NAMES, class_names, load_named_split
+from condgan.metrics.classifier import INPUT_SIZE, DomainClassifier, weights_path
 from condgan.metrics.features import embed
 from condgan.metrics.reference import HOLDOUT_PER_CLASS, HOLDOUT_SEED, holdout_split
 
@@ -41,13 +40,15 @@ def train_classifier(
     batch_size: int = 128,
     lr: float = 2e-3,
     max_shift: int = MAX_SHIFT,
+    input_size: int = INPUT_SIZE,
+    holdout_seed: int = HOLDOUT_SEED,
 ) -> DomainClassifier:
     """Adam with a cosine learning-rate decay over all steps, images shifted by up to ``max_shift`` pixels
     (the classifier should not care where on the canvas a generator draws); returns the model in eval mode."""
     torch.manual_seed(seed)
     shift_rng = torch.Generator().manual_seed(seed)
-    images, labels = load_split(dataset, data_dir, "train")
-    _, train_indices = holdout_split(labels, holdout_per_class, HOLDOUT_SEED)
+    images, labels = load_named_split(dataset, data_dir, "train")
+    _, train_indices = holdout_split(labels, holdout_per_class, holdout_seed)
     loader = DataLoader(
         InMemoryImages(images[train_indices], labels[train_indices]),
         batch_size=batch_size,
@@ -55,7 +56,7 @@ def train_classifier(
         collate_fn=keep_batch,
         generator=torch.Generator().manual_seed(seed),
     )
-    model = DomainClassifier(num_classes=len(dataset_spec(dataset).class_names))
+    model = DomainClassifier(len(class_names(dataset)), channels=images.shape[1], input_size=input_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * len(loader))
     for epoch in range(epochs):
@@ -75,9 +76,9 @@ def train_classifier(
 
 def random_shifts(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
     """Each image of (B, C, H, W) moved by its own whole-pixel offset in [-max_shift, max_shift]²; the
-    uncovered border is background (-1)."""
+    uncovered border repeats the edge pixels: the background, black for digits, white for emoji."""
     batch, _, height, width = images.shape
-    padded = F.pad(images, [max_shift] * 4, value=-1.0)  # (B, C, H + 2s, W + 2s)
+    padded = F.pad(images, [max_shift] * 4, mode="replicate")  # (B, C, H + 2s, W + 2s)
     offsets = torch.randint(0, 2 * max_shift + 1, (2, batch, 1, 1, 1), generator=generator)
     rows = offsets[0] + torch.arange(height).view(1, 1, height, 1)  # (B, 1, H, 1)
     cols = offsets[1] + torch.arange(width).view(1, 1, 1, width)  # (B, 1, 1, W)
@@ -93,21 +94,25 @@ def round_to_float16(model: DomainClassifier) -> dict[str, torch.Tensor]:
 
 
 def accuracy_on_test_split(model: DomainClassifier, dataset: str, data_dir: str | Path) -> float:
-    images, labels = load_split(dataset, data_dir, "test")
+    images, labels = load_named_split(dataset, data_dir, "test")
     return float((embed(model, images, labels).predicted == labels).double().mean())
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m condgan.metrics.train_classifier", description=__doc__)
-    parser.add_argument("dataset", choices=sorted(DATASETS))
-    parser.add_argument("--data-dir", default="data", help="root folder of the idx files (default: data)")
+    parser.add_argument("dataset", choices=NAMES)
+    parser.add_argument("--data-dir", default="data", help="the data root (default: data)")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--holdout-per-class", type=int, default=HOLDOUT_PER_CLASS,
                         help="training images per class kept out for the real-data floor (default: %(default)s)")
+    parser.add_argument("--holdout-seed", type=int, default=HOLDOUT_SEED,
+                        help="seed of the per-class holdout (default: %(default)s)")
     parser.add_argument("--max-shift", type=int, default=MAX_SHIFT,
                         help="random translation of training images, in pixels (default: %(default)s)")
+    parser.add_argument("--input-size", type=int, default=INPUT_SIZE,
+                        help="side images are resized to before the first convolution (default: %(default)s)")
     parser.add_argument("--out", type=Path, help="weights file (default: the package's weights/<dataset>.pt)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     args = parser.parse_args(argv)
@@ -116,20 +121,23 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.monotonic()
     model = train_classifier(
-        args.dataset, args.data_dir, args.epochs, args.seed, args.holdout_per_class, max_shift=args.max_shift
-    )
+        args.dataset, args.data_dir, args.epochs, args.seed, args.holdout_per_class, max_shift=args.max_shift,
+        input_size=args.input_size, holdout_seed=args.holdout_seed,
+    )  # fmt: skip
     train_seconds = time.monotonic() - start
     state = round_to_float16(model)
     accuracy = accuracy_on_test_split(model, args.dataset, args.data_dir)
     metadata: dict[str, Any] = {
         "dataset": args.dataset,
         "num_classes": model.num_classes,
-        "test_accuracy": accuracy,  # of the float16 weights below, on the 28 px test split
+        "channels": model.channels,
+        "input_size": model.input_size,
+        "test_accuracy": accuracy,  # of the float16 weights below, on the test split at its native size
         "epochs": args.epochs,
         "max_shift": args.max_shift,
         "seed": args.seed,
         "holdout_per_class": args.holdout_per_class,
-        "holdout_seed": HOLDOUT_SEED,
+        "holdout_seed": args.holdout_seed,
         "train_seconds": round(train_seconds, 1),
         "command": shlex.join(["python", "-m", "condgan.metrics.train_classifier", *argv]),
         "torch_version": str(torch.__version__),  # a str subclass that weights_only loading refuses
