@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from condgan.errors import UserError
 from condgan.extras import require
 from condgan.images import to_uint8
 from condgan.noise import class_grid_inputs, latent_noise, walk_inputs
@@ -21,7 +22,7 @@ from condgan.sidecar import REEXPORT, read_sidecar
 GeneratorFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # noise (B, Z), labels (B,) → images (B, C, H, W)
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(UserError, ValueError):
     """The model file cannot be served: the message says which file, what is wrong and what to do."""
 
 
@@ -99,15 +100,12 @@ def load_checkpoint(path: Path, threads: int | None) -> tuple[GeneratorFn, dict[
     require("", "serving a .ckpt (serve its ONNX export to run without PyTorch)")
     import torch  # here, not at the top: serving an ONNX export must not import torch
 
-    from condgan.checkpoint import CheckpointError, load_generator
+    from condgan.checkpoint import load_generator
     from condgan.metadata import generator_metadata
 
     if threads:
         torch.set_num_threads(threads)
-    try:
-        module, config = load_generator(path)
-    except CheckpointError as error:
-        raise ModelLoadError(str(error)) from error
+    module, config = load_generator(path)  # a bad or unsafe file: its CheckpointError says what is wrong
 
     def generate(noise: np.ndarray, labels: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
