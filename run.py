@@ -24,6 +24,19 @@ def train_main(cfg: DictConfig) -> float | None:
     return optimized_metric(train(cfg), cfg.get("optimized_metric"))
 
 
+def compose_config(*overrides: str) -> DictConfig:
+    """The training config that ``python run.py <overrides>`` would run, composed without running it
+    (for tests, benchmarks and notebooks): the same config folder, the same spellings of overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from condgan.compat import null_group_overrides
+
+    GlobalHydra.instance().clear()  # a run or composition before this one leaves Hydra initialised
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("train.yaml", overrides=null_group_overrides(list(overrides), CONFIG_DIR))
+
+
 def main() -> float | None:
     from condgan.compat import null_group_overrides
 

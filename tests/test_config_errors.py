@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from condgan.config_checks import check_config
-from tests.conftest import ROOT, cli_args, compose_config
+from tests.helpers import ROOT, cli_args, compose_config
 
 
 def run_py(monkeypatch, data_dir: Path, run_dir: Path, *overrides: str, full_error: bool = False) -> SystemExit:

@@ -8,7 +8,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 
 from condgan.compat import map_gpus_flag
 from condgan.train import instantiate_group
-from tests.conftest import CONFIG_DIR, compose_config
+from tests.helpers import CONFIG_DIR, compose_config
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 GROUP_OPTIONS = [

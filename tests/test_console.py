@@ -7,7 +7,7 @@ import sys
 import warnings
 
 from condgan.console import quiet_console
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 
 def test_the_default_run_prints_each_line_once_and_no_noise(tiny_mnist, child_env, tmp_path):

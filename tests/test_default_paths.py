@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from condgan.checkpoint import load_checkpoint, resume_log_step
-from tests.conftest import cli_args, run_child
+from tests.helpers import cli_args, run_child
 
 pytestmark = pytest.mark.e2e
 LOGGERS = ("default", "csv", "wandb", "tensorboard", "many", "null")

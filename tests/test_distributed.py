@@ -8,7 +8,7 @@ import torch
 
 from condgan.checkpoint import load_checkpoint
 from condgan.data.datamodule import IdxDataModule
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 
 def test_ddp_cpu_trains_and_writes_one_run_folder(tiny_mnist, child_env, tmp_path):

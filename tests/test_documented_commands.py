@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from condgan.serve.local import free_loopback_port, wait_until_healthy
-from tests.conftest import ROOT, run_child
+from tests.helpers import ROOT, run_child
 
 pytestmark = pytest.mark.e2e
 

@@ -29,7 +29,7 @@ from condgan.metadata import class_names
 from condgan.metrics.train_classifier import random_shifts
 from condgan.runtime import load_inference_model
 from condgan.serve.app import create_app
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 needs_packages = pytest.mark.skipif(
     not (emoji.FONT_PATH.is_file() and emoji.EMOJI_LIST_PATH.is_file()),

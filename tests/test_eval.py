@@ -11,7 +11,7 @@ from condgan.metrics import METRICS
 from condgan.metrics.evaluate import evaluate
 from condgan.metrics.measure import floor_quality
 from condgan.metrics.reference import embedded_test_split
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 REAL_DATA_DIR = Path(os.environ.get("CONDGAN_DATA_DIR", ROOT / "data"))
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS_ONLY = ["fastapi", "fastapi_offline", "uvicorn", "onnx", "onnxscript", "onnxruntime", "optuna", "selenium",

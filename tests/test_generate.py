@@ -11,7 +11,7 @@ from torchvision.io import decode_png, read_file
 
 from condgan.checkpoint import load_generator
 from condgan.sampling import latent_noise, latent_walk, sample, sample_per_class
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_npz_holds_n_per_class_images_of_every_class_in_label_order(run_script, untrained_checkpoint, tmp_path):

@@ -11,7 +11,7 @@ import torch
 
 from condgan.checkpoint import CheckpointError, UnsafeCheckpointError, load_checkpoint, load_generator
 from condgan.runtime import load_inference_model
-from tests.conftest import ROOT, cli_args, compose_config
+from tests.helpers import ROOT, cli_args, compose_config
 
 MARKER = "pwned.txt"  # what every crafted config tries to create, relative to the current folder
 

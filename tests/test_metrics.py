@@ -25,7 +25,7 @@ from condgan.metrics.features import embed
 from condgan.metrics.measure import label_accuracy, quality
 from condgan.metrics.reference import embedded_test_split, holdout_split
 from condgan.metrics.train_classifier import main as train_classifier_main
-from tests.conftest import ROOT, tiny_digits
+from tests.helpers import ROOT, tiny_digits
 
 REAL_DATA_DIR = Path(os.environ.get("CONDGAN_DATA_DIR", ROOT / "data"))
 ACCURACY_TARGETS = {"mnist": 0.99, "fashion_mnist": 0.90}

@@ -15,7 +15,7 @@ import pytest
 
 from condgan.checkpoint import load_checkpoint
 from condgan.serve.local import free_loopback_port
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.e2e
 TWO_NODES = ("trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2")

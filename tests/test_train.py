@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from condgan.checkpoint import load_checkpoint
-from tests.conftest import ROOT, cli_args
+from tests.helpers import ROOT, cli_args
 
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml"))
