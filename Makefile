@@ -52,10 +52,10 @@ lock:  ## refresh constraints.txt: newest versions pyproject.toml allows, kept o
 	rm -rf $(LOCK_VENV)
 
 bench: install  ## throughput benchmark → docs/benchmarks.md
-	$(PY) bench/throughput.py
+	$(PY) -m bench.throughput
 
 bench-quality: install  ## FID / label accuracy of the MNIST experiments in 300 s each (~25 min) → docs/benchmarks.md
-	$(PY) bench/quality.py
+	$(PY) -m bench.quality
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) src/*.egg-info .pytest_cache

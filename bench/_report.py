@@ -39,7 +39,8 @@ def markdown_table(first_column: str, rows: dict[str, dict[str, str]]) -> str:
 
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body`` plus how it was made."""
-    command = "python " + shlex.join(sys.argv)  # quoted as typed, so it can be pasted back
+    # `python -m bench.<script> <args>`, quoted as typed, so it can be pasted back (argv[0] is the script's path)
+    command = shlex.join(["python", "-m", f"bench.{Path(sys.argv[0]).stem}", *sys.argv[1:]])
     section = (
         f"<!-- {name}:start -->\n{body.strip()}\n\n"
         f"Measured {date.today()} on {machine()} with `{command}`.\n<!-- {name}:end -->"

@@ -5,7 +5,7 @@ then starts its entrypoint from the mounted image root ``--starts`` times with a
 mounted read-only at /models (any checkpoint will do: the architecture sets the start). Needs root, podman
 and mmdebstrap.
 
-    python bench/container.py --ckpt <run folder>/checkpoints/last.ckpt [--starts 5]   # → docs/benchmarks.md
+    python -m bench.container --ckpt <run folder>/checkpoints/last.ckpt [--starts 5]   # → docs/benchmarks.md
 
 Cold start depends on the machine's load and disk cache (the first start reads the image from disk): the
 table gives the first start apart from the median of the others, and the load average at the start.
@@ -17,7 +17,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _report import load_note, markdown_table, write_section
+from bench._report import load_note, markdown_table, write_section
 
 from condgan.export import export_generator
 from condgan.serve import container

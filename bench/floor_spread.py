@@ -1,7 +1,7 @@
 """The real-data floor's spread over seeds: the committed classifier's recipe retrained with other seeds and
 other held-out images, each scoring its held-out real images against the test split like a generator.
 
-    python bench/floor_spread.py --dataset emoji --seeds 0 1 2 3 4
+    python -m bench.floor_spread --dataset emoji --seeds 0 1 2 3 4
 
 Seed 0 reproduces the committed classifier (its seed and holdout seed are 0, trained with 2 threads:
 another thread count sums in another order and trains another classifier). On a small data set the floor
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from _report import write_section
+from bench._report import write_section
 from condgan.data.datasets import load_named_split, native_image_size
 from condgan.metrics.classifier import load_classifier
 from condgan.metrics.features import embed

@@ -3,9 +3,9 @@
 Each experiment trains with `trainer.max_time=<budget>` (and the assignment's MLP also for its full 20
 epochs, the reference of the targets), then its last checkpoint is measured on 1000 images per class.
 
-    python bench/quality.py [--budget 300] [--experiments mnist_dcgan train_mnist_gan mnist_resnet]
-    python bench/quality.py --budget 1800 --experiments mnist_dcgan --baseline-epochs 0 --section quality_30min
-    python bench/quality.py --budget 600 --experiments fashion_dcgan --baseline-epochs 0 --section quality_fashion
+    python -m bench.quality [--budget 300] [--experiments mnist_dcgan train_mnist_gan mnist_resnet]
+    python -m bench.quality --budget 1800 --experiments mnist_dcgan --baseline-epochs 0 --section quality_30min
+    python -m bench.quality --budget 600 --experiments fashion_dcgan --baseline-epochs 0 --section quality_fashion
 
 mnist_resnet is left out by default: at about 70 images/s on 2 CPU cores, 300 s is a fraction of an epoch.
 """
@@ -23,7 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from _report import BENCHMARKS_MD, write_section  # noqa: E402
+from bench._report import BENCHMARKS_MD, write_section  # noqa: E402
 from condgan.metrics.evaluate import evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

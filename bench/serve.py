@@ -8,8 +8,8 @@ Then a burst: 128 requests of n=256 from 32 clients at once, against a server th
 at once (max_concurrency=32, as before the limit) and one with the default limit (2 slots, a queue of 16).
 Peak RSS (VmHWM), RSS after, p50/p99 of the answered requests, 503s (load shed, with Retry-After) and errors.
 
-    python bench/serve.py --ckpt <run folder>/checkpoints/last.ckpt   # writes its sections of docs/benchmarks.md
-    python bench/serve.py --ckpt ... --burst-only                      # only the burst (a few minutes)
+    python -m bench.serve --ckpt <run folder>/checkpoints/last.ckpt   # writes its sections of docs/benchmarks.md
+    python -m bench.serve --ckpt ... --burst-only                      # only the burst (a few minutes)
 
 Any checkpoint will do (the architecture sets the speed, not the training), e.g. one of 50 steps:
 ``python run.py trainer.max_epochs=1 +trainer.limit_train_batches=50 logger=csv test=false callbacks=no_quality``.
@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from _report import load_note, markdown_table, write_section
+from bench._report import load_note, markdown_table, write_section
 
 from condgan.checkpoint import load_checkpoint
 from condgan.export import export_generator

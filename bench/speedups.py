@@ -1,8 +1,8 @@
 """Training images/s of the default experiment on one device, with the speed switches of docs/scaling.md
 (bf16 autocast, channels_last, torch.compile) off, alone and together.
 
-    python bench/speedups.py --accelerator gpu [--steps 300] [--batch-size 64 256]   # for a GPU machine
-    python bench/speedups.py --accelerator cpu --steps 20 --variants fp32 bf16-mixed  # a quick CPU check
+    python -m bench.speedups --accelerator gpu [--steps 300] [--batch-size 64 256]   # for a GPU machine
+    python -m bench.speedups --accelerator cpu --steps 20 --variants fp32 bf16-mixed  # a quick CPU check
 
 Compilation happens in the warm-up steps, outside the timed ones. Writes its section of docs/benchmarks.md.
 """
@@ -11,9 +11,9 @@ import argparse
 
 import torch
 
-from _report import write_section
+from bench._report import write_section
+from bench.throughput import ROOT, compose_config, time_condgan
 from condgan.data.sources import ensure_dataset
-from throughput import ROOT, compose_config, time_condgan
 
 BF16, CHANNELS_LAST, COMPILE = "trainer.precision=bf16-mixed", "model.channels_last=true", "model.compile=true"
 VARIANTS = {  # name → config overrides

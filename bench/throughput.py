@@ -5,7 +5,7 @@
 3. the same plain loop fed by the assignment's data path: torchvision MNIST + Resize + ToTensor + Normalize
    through a DataLoader (PIL work per image).
 
-    python bench/throughput.py [--steps 300] [--repeats 3]   # writes its section of docs/benchmarks.md
+    python -m bench.throughput [--steps 300] [--repeats 3]   # writes its section of docs/benchmarks.md
 """
 
 import argparse
@@ -16,31 +16,32 @@ from pathlib import Path
 import hydra
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from _report import write_section
+import run
+from bench._report import write_section
 from condgan.data.datamodule import load_split, to_unit_range
 from condgan.data.sources import ensure_dataset
+from condgan.model import ConditionalGAN
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def compose_config(data_dir: str, *overrides: str):
+def compose_config(data_dir: str, *overrides: str) -> DictConfig:
     """The training config exactly as run.py composes it, with data from data_dir and no run folder."""
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        return compose("train.yaml", overrides=[f"paths.data_dir={data_dir}", "paths.output_dir=.", *overrides])
+    return run.compose_config(f"paths.data_dir={data_dir}", "paths.output_dir=.", *overrides)
 
 
-def build_model(data_dir: str) -> L.LightningModule:
-    """The assignment's experiment on the CPU."""
+def build_model(data_dir: str) -> tuple[ConditionalGAN, DictConfig]:
+    """The assignment's experiment on the CPU: its model, and the config it was built from."""
     cfg = compose_config(data_dir, "experiment=train_mnist_gan", "trainer=cpu")
     torch.manual_seed(0)
     return hydra.utils.instantiate(cfg.model), cfg
 
 
-def plain_step(model: L.LightningModule, opt_g, opt_d, real: torch.Tensor, labels: torch.Tensor) -> None:
+def plain_step(model: ConditionalGAN, opt_g, opt_d, real: torch.Tensor, labels: torch.Tensor) -> None:
     """What ConditionalGAN.training_step does, without Lightning: D step, then G step with D frozen."""
     G, D, loss = model.generator, model.discriminator, model.loss
     fake = G(torch.randn(len(real), G.latent_dim), labels)

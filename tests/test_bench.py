@@ -1,14 +1,11 @@
 """The bench scripts' bookkeeping: epochs counted from the CSV log, sections rewritten in place."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-import _report  # noqa: E402
-from quality import epochs_trained, read_log  # noqa: E402
+from bench import _report
+from bench.quality import epochs_trained, read_log
 
 
 def write_metrics(run_dir: Path, rows: list[tuple[int, int, str]]) -> None:
@@ -40,3 +37,10 @@ def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):
     assert "second A" in text and "first A" not in text
     assert "only B" in text and "A note kept between runs." in text
     assert text.count("<!-- a:start -->") == 1
+
+
+def test_write_section_records_the_command_as_it_is_typed(tmp_path, monkeypatch):
+    monkeypatch.setattr(_report, "BENCHMARKS_MD", tmp_path / "benchmarks.md")
+    monkeypatch.setattr("sys.argv", [str(_report.BENCHMARKS_MD.parent / "bench" / "quality.py"), "--budget", "60"])
+    _report.write_section("a", "body")  # sys.argv[0] of `python -m bench.quality` is the module's file
+    assert "with `python -m bench.quality --budget 60`." in (tmp_path / "benchmarks.md").read_text()

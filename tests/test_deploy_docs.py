@@ -39,7 +39,7 @@ def test_the_kubernetes_example_fits_the_image_and_the_measured_memory():
     burst = (ROOT / "docs" / "benchmarks.md").read_text()
     row = re.search(r"\| ONNX Runtime \(\.onnx\), default limit .*?\| \d+ → (\d+) → \d+ \|", burst)
     if row is None:
-        pytest.fail("docs/benchmarks.md has no burst row for ONNX Runtime: run python bench/serve.py --burst-only")
+        pytest.fail("docs/benchmarks.md has no burst row for ONNX Runtime: run python -m bench.serve --burst-only")
     peak_mib = float(row.group(1))
     assert mebibytes(resources["requests"]["memory"]) >= peak_mib  # the measured peak fits what is requested
     assert mebibytes(resources["limits"]["memory"]) >= 1.5 * peak_mib  # and the limit leaves headroom

@@ -270,10 +270,9 @@ def test_class_names_of_an_emoji_config_need_no_data() -> None:
     assert class_names(config, 9) == list(emoji.CLASS_NAMES)
 
 
-def test_floor_spread_retrains_the_recipe_per_seed(tiny_mnist: Path, monkeypatch) -> None:
+def test_floor_spread_retrains_the_recipe_per_seed(tiny_mnist: Path) -> None:
     """bench/floor_spread.py's unit: another seed, another classifier and other held-out images, another floor."""
-    monkeypatch.syspath_prepend(str(ROOT / "bench"))
-    from floor_spread import floor_for_seed  # noqa: E402
+    from bench.floor_spread import floor_for_seed
 
     recipe = {"epochs": 1, "holdout_per_class": 5, "max_shift": 0}  # as in a weights file, shrunk
     floors = [floor_for_seed("mnist", str(tiny_mnist), recipe, seed, n_per_class=5) for seed in (0, 1)]
@@ -304,11 +303,10 @@ def test_quality_metrics_measure_every_nth_and_the_last_epoch(epoch, global_step
     assert QualityMetrics(every_n_epochs=10).due(trainer) is due
 
 
-def test_bench_counts_epochs_when_val_fid_is_logged_every_10_epochs(tmp_path: Path, monkeypatch) -> None:
+def test_bench_counts_epochs_when_val_fid_is_logged_every_10_epochs() -> None:
     """emoji_dcgan measures every 10th epoch; bench/quality.py still counts epochs by the epoch column."""
-    monkeypatch.syspath_prepend(str(ROOT / "bench"))
-    from quality import epochs_trained  # noqa: E402
+    from bench.quality import epochs_trained
 
-    rows = [{"epoch": str(e), "step": str(24 * (e + 1)), "val/fid": "150" if e % 10 == 9 else ""} for e in range(25)]
-    rows.append({"epoch": "25", "step": str(24 * 25 + 12), "val/fid": ""})  # cut short half-way by max_time
+    rows = [{"epoch": e, "step": 24.0 * (e + 1)} | ({"val/fid": 150.0} if e % 10 == 9 else {}) for e in range(25)]
+    rows.append({"epoch": 25.0, "step": 24.0 * 25 + 12})  # cut short half-way by max_time
     assert epochs_trained(rows) == pytest.approx(25.5)
