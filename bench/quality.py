@@ -11,7 +11,6 @@ mnist_resnet is left out by default: at about 70 images/s on 2 CPU cores, 300 s 
 """
 
 import argparse
-import csv
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench._report import BENCHMARKS_MD, write_section  # noqa: E402
+from condgan.csv_logger import read_metrics  # noqa: E402
 from condgan.metrics.evaluate import evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,20 +39,19 @@ def train(name: str, overrides: list[str]) -> tuple[Path, float]:
     return run_dir, time.monotonic() - start
 
 
-def read_log(run_dir: Path) -> list[dict[str, str]]:
-    """The rows of the run's csv/metrics.csv; a row holds the values logged at one step, others empty."""
-    with open(run_dir / "csv" / "metrics.csv") as f:
-        return list(csv.DictReader(f))
+def read_log(run_dir: Path) -> list[dict[str, float]]:
+    """The rows of the run's csv/metrics.csv; a row holds the values logged at one step."""
+    return read_metrics(run_dir / "csv" / "metrics.csv")
 
 
-def fid_over_time(rows: list[dict[str, str]], seconds: float) -> tuple[list[float], list[float]]:
+def fid_over_time(rows: list[dict[str, float]], seconds: float) -> tuple[list[float], list[float]]:
     """val/fid (200 per class, logged each epoch) against training time, spread over the run by step."""
     last_step = max(int(r["step"]) for r in rows)
-    measured = [r for r in rows if r.get("val/fid")]
+    measured = [r for r in rows if "val/fid" in r]
     return [seconds * int(r["step"]) / last_step for r in measured], [float(r["val/fid"]) for r in measured]
 
 
-def epochs_trained(rows: list[dict[str, str]]) -> float:
+def epochs_trained(rows: list[dict[str, float]]) -> float:
     """Epochs, counting a last one cut short by max_time as a fraction. An epoch's length in logged steps is
     the longest one between the last steps of consecutive epochs (val/fid may be logged every n epochs only)."""
     last_step = {int(r["epoch"]): int(r["step"]) for r in sorted(rows, key=lambda r: int(r["step"]))}

@@ -1,7 +1,6 @@
 """The paths users take, with the default callbacks and the test stage on: every logger × {fit + test, resume into
 the same folder, a 2-trial Optuna sweep}, in one process and (default logger; all loggers under `slow`) under DDP."""
 
-import csv
 import math
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from condgan.checkpoint import load_checkpoint, resume_log_step
+from condgan.csv_logger import read_metrics
 from tests.helpers import cli_args, run_child
 
 pytestmark = pytest.mark.e2e
@@ -30,10 +30,9 @@ def no_wandb_key(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
-def csv_rows(run_dir: Path) -> list[dict[str, str]]:
+def csv_rows(run_dir: Path) -> list[dict[str, float]]:
     """csv/metrics.csv, each row without its empty cells (a later column changes nothing in earlier rows)."""
-    with (run_dir / "csv" / "metrics.csv").open(newline="") as f:
-        return [{k: v for k, v in row.items() if v} for row in csv.DictReader(f)]
+    return read_metrics(run_dir / "csv" / "metrics.csv")
 
 
 def wandb_run_ids(run_dir: Path) -> set[str]:

@@ -20,6 +20,12 @@ from condgan.atomic import atomic_write_bytes
 log = logging.getLogger(__name__)
 
 
+def read_metrics(path: str | Path) -> list[dict[str, float]]:
+    """A metrics.csv as one dict per row, holding only the columns that row has a value for."""
+    with Path(path).open(newline="") as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+
+
 class CSVLogger(Logger):
     """``<save_dir>/<name>/metrics.csv`` with a ``step`` column and one column per metric (sorted, like Lightning's).
 

@@ -1,12 +1,13 @@
 """A training run's folder as the report reads it: config, overrides, logged metrics, sample grids, checkpoint."""
 
-import csv
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+from condgan.csv_logger import read_metrics
 
 # condgan.train's resolved copy first; Hydra's own copy still holds interpolations, but names a run folder too.
 CONFIG_FILES = ("config.yaml", ".hydra/config.yaml")
@@ -64,8 +65,7 @@ class RunFolder:
 
     def logged_rows(self) -> list[dict[str, float]]:
         """csv/metrics.csv as one dict per row, holding only the columns that row has a value for."""
-        with self.metrics_csv.open(newline="") as f:
-            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+        return read_metrics(self.metrics_csv)
 
     def evaluation(self) -> dict[str, float]:
         """The numbers of metrics.json, nested keys joined with "/" (e.g. ``model/fid``, ``floor/fid``)."""
