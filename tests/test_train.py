@@ -4,11 +4,14 @@ import subprocess
 import sys
 import time
 
+import hydra
 import pytest
 import torch
 
 from condgan.checkpoint import load_checkpoint
-from tests.helpers import ROOT, cli_args
+from condgan.csv_logger import read_metrics
+from condgan.model import BATCHES_TRAINED
+from tests.helpers import ROOT, cli_args, compose_config
 
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml"))
@@ -106,3 +109,34 @@ def test_killed_run_resumes_from_last_complete_checkpoint(tiny_mnist, child_env,
     killed_epoch = ckpt["epoch"]
     resumed = run_cli(f"ckpt_path={last}", f"trainer.max_epochs={killed_epoch + 2}", "test=false", run_dir=tmp_path / "resumed")
     assert load_checkpoint(resumed / "checkpoints" / "last.ckpt")["global_step"] > ckpt["global_step"]
+
+
+def lightning_batches_processed(ckpt: dict) -> int:
+    return ckpt["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["processed"]
+
+
+def train_rows_steps(run_dir) -> list[int]:
+    return [int(row["step"]) for row in read_metrics(run_dir / "csv" / "metrics.csv") if "train/g_loss" in row]
+
+
+def test_train_losses_are_logged_on_lightnings_logging_steps_across_a_mid_epoch_resume(run_cli, tmp_path):
+    """ConditionalGAN calls self.log only on the batches whose values Lightning hands to the loggers (every
+    trainer.log_every_n_steps-th batch): metrics.csv has train/ rows exactly there, also after resuming mid-epoch."""
+    run_dir, timed = tmp_path / "run", tmp_path / "run" / "timed"
+    # 8 batches an epoch; stop in epoch 0 after 5 batches (2 optimizer steps each), with a checkpoint every batch.
+    every = ("trainer.log_every_n_steps=3", "test=false", f"callbacks.timed_checkpoint.dirpath={timed}")
+    run_cli(*every, "+trainer.max_steps=10", "callbacks.timed_checkpoint.every_n_minutes=1e-9", run_dir=run_dir)
+    assert train_rows_steps(run_dir) == [2]
+    for ckpt in (load_checkpoint(timed / "last.ckpt"), load_checkpoint(run_dir / "checkpoints" / "last.ckpt")):
+        # condgan's count, and Lightning's, which resumes checkpoints written before condgan kept its own
+        assert ckpt[BATCHES_TRAINED] == 5 == lightning_batches_processed(ckpt)
+    run_cli(*every, "trainer.max_epochs=2", f"ckpt_path={timed / 'last.ckpt'}", run_dir=run_dir)
+    assert train_rows_steps(run_dir) == [step for step in range(16) if (step + 1) % 3 == 0]
+
+
+def test_a_checkpoint_without_condgans_batch_count_resumes_lightnings(tmp_path):
+    model = hydra.utils.instantiate(compose_config("model=mnist_gan_model", output_dir=tmp_path).model)
+    model.on_load_checkpoint({"loops": {"fit_loop": {"epoch_loop.batch_progress": {"total": {"processed": 7}}}}})
+    assert model.batches_trained == 7
+    model.on_load_checkpoint({BATCHES_TRAINED: 9, "loops": {}})
+    assert model.batches_trained == 9

@@ -13,6 +13,7 @@ from condgan.losses import GANLoss
 from condgan.regularizers import gradient_penalty, r1_penalty
 
 PROGRESS_BAR = ("train/g_loss", "train/d_loss")
+BATCHES_TRAINED = "condgan_batches_trained"  # checkpoint key: ConditionalGAN.batches_trained
 OptimizerFactory = Callable[..., torch.optim.Optimizer]  # e.g. functools.partial(torch.optim.Adam, lr=2e-4)
 
 
@@ -81,6 +82,7 @@ class ConditionalGAN(L.LightningModule):
             self.generator_ema.requires_grad_(False)
         self.latent_dim: int = generator.latent_dim
         self.num_classes: int = generator.num_classes
+        self.batches_trained = 0  # training steps run over the whole fit, resumes included: Lightning's logging step
 
     @property
     def sampling_generator(self) -> nn.Module:
@@ -159,11 +161,25 @@ class ConditionalGAN(L.LightningModule):
 
     def _log_train_step(self, logs: dict[str, torch.Tensor]) -> None:
         """``self.log`` costs about 1 ms a call on CPU (a sixth of an MLP step), so pay it only on the steps
-        whose values the loggers record (every ``trainer.log_every_n_steps``)."""
-        if not self.trainer._logger_connector.should_update_logs:
+        whose values the loggers record: every ``trainer.log_every_n_steps``-th batch, and the last one."""
+        self.batches_trained += 1
+        every, trainer = self.trainer.log_every_n_steps, self.trainer
+        if not (trainer.fast_dev_run or trainer.should_stop or (every and self.batches_trained % every == 0)):
             return
         self.log_dict({k: v for k, v in logs.items() if k in PROGRESS_BAR}, prog_bar=True)
         self.log_dict({k: v for k, v in logs.items() if k not in PROGRESS_BAR})
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint[BATCHES_TRAINED] = self.batches_trained
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """A resumed run logs on the same steps as the run it continues (its loggers continue their files)."""
+        if BATCHES_TRAINED in checkpoint:
+            self.batches_trained = checkpoint[BATCHES_TRAINED]
+        else:  # written before condgan kept its own count: Lightning's count of batches processed is the same
+            loops = checkpoint.get("loops") or {}
+            progress = loops.get("fit_loop", {}).get("epoch_loop.batch_progress", {})
+            self.batches_trained = progress.get("total", {}).get("processed", 0)
 
     def _discriminator_loss(
         self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor
