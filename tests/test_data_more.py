@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from numpy._core.multiarray import _reconstruct
 from PIL import Image
 
 from condgan.data import cifar10
@@ -44,9 +43,9 @@ def pickle_like_python2(batch: dict) -> bytes:
 
     class Python2StylePickler(pickle.Pickler):
         def reducer_override(self, obj: object) -> object:
-            if isinstance(obj, np.ndarray):
-                state = (1, obj.shape, obj.dtype, False, obj.tobytes().decode("latin1"))
-                return _reconstruct, (np.ndarray, (0,), "b"), state
+            if isinstance(obj, np.ndarray):  # numpy's own reduction, with Python 2's str in place of bytes
+                reconstruct, (cls, shape, _), state = obj.__reduce__()
+                return reconstruct, (cls, shape, "b"), (*state[:4], obj.tobytes().decode("latin1"))
             return NotImplemented
 
     buffer = io.BytesIO()

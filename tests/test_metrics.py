@@ -96,6 +96,17 @@ def test_kernel_distance_matches_torchmetrics_kid():
     assert kernel_distance(real, fake, seed=0, subsets=1) == pytest.approx(float(kid.compute()[0]), rel=1e-9)
 
 
+def test_kernel_distance_is_seeded_and_leaves_the_global_rng_alone():
+    real, fake = torch.randn(200, 8), torch.randn(200, 8) + 0.3
+    torch.manual_seed(123)
+    first = kernel_distance(real, fake, seed=1, subsets=3, subset_size=50)
+    after = torch.rand(1)
+    torch.manual_seed(123)
+    assert kernel_distance(real, fake, seed=1, subsets=3, subset_size=50) == first
+    assert torch.rand(1) == after  # the caller's random stream goes on as if KID had not run
+    assert kernel_distance(real, fake, seed=2, subsets=3, subset_size=50) != first
+
+
 def test_knn_manifolds_match_brute_force():
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(60, 3, generator=g), torch.randn(40, 3, generator=g) * 1.5 + 0.5

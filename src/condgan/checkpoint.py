@@ -6,12 +6,12 @@ only, so unpickling cannot run code, and the config inside only ever builds cond
 (``condgan.checkpoint_config``). Whatever is wrong with a file is refused in one line that names it.
 """
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch import nn
 
@@ -20,14 +20,15 @@ from condgan.checkpoint_config import build_network, check_weights_fit, network_
 from condgan.errors import CheckpointError, UnsafeCheckpointError
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+PathLike = str | os.PathLike[str]
 RESUME_KEYS = ("epoch", "global_step", "loops", "optimizer_states")  # what Lightning needs to continue a run
 
 
-def atomic_save(obj: Any, path: _PATH) -> None:
+def atomic_save(obj: Any, path: PathLike) -> None:
     atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def load_checkpoint(path: _PATH, map_location: Any = "cpu") -> dict[str, Any]:
+def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> dict[str, Any]:
     """``torch.load(path, weights_only=True)`` with errors that say what is wrong and what to do."""
     path = Path(path)
     check_is_checkpoint_file(path)
@@ -77,18 +78,18 @@ def check_is_checkpoint_file(path: Path) -> None:
 class SafeCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint plugin with atomic saves and weights-only loads."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any = None) -> None:
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: PathLike, storage_options: Any = None) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
         atomic_save(checkpoint, path)
 
-    def load_checkpoint(self, path: _PATH, map_location: Any = None, weights_only: bool | None = None) -> dict:
+    def load_checkpoint(self, path: PathLike, map_location: Any = None, weights_only: bool | None = None) -> dict:
         if weights_only is False:
             raise CheckpointError("condgan loads checkpoints with weights_only=True only; do not pass weights_only=False.")
         return load_checkpoint(path, map_location=map_location or "cpu")
 
 
-def resume_log_step(ckpt_path: _PATH | None, run_dir: _PATH) -> int | None:
+def resume_log_step(ckpt_path: PathLike | None, run_dir: PathLike) -> int | None:
     """The loggers' step at which ``ckpt_path`` was saved, when it is a checkpoint of ``run_dir`` (a run resumed
     into its own folder, whose loggers continue their files); None for a new run or another run's checkpoint.
 
@@ -100,7 +101,7 @@ def resume_log_step(ckpt_path: _PATH | None, run_dir: _PATH) -> int | None:
     return loops.get("fit_loop", {}).get("epoch_loop.state_dict", {}).get("_batches_that_stepped")
 
 
-def load_generator(path: _PATH, map_location: Any = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load_generator(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the generator of a training checkpoint (in eval mode) and return it with the run's plain config.
 
     Works from the checkpoint alone: the network is built from the config saved in it (``hyper_parameters``,
@@ -115,7 +116,7 @@ def load_generator(path: _PATH, map_location: Any = "cpu") -> tuple[nn.Module, d
     return build_network(config, "model.generator", weights, path).eval(), config
 
 
-def training_state_dict(ckpt: dict[str, Any], path: _PATH) -> dict[str, Any]:
+def training_state_dict(ckpt: dict[str, Any], path: PathLike) -> dict[str, Any]:
     state_dict = ckpt.get("state_dict")
     if not isinstance(state_dict, dict) or not all(isinstance(k, str) for k in state_dict):
         raise CheckpointError(
@@ -125,7 +126,7 @@ def training_state_dict(ckpt: dict[str, Any], path: _PATH) -> dict[str, Any]:
     return state_dict
 
 
-def check_resumable(path: _PATH, model: nn.Module) -> None:
+def check_resumable(path: PathLike, model: nn.Module) -> None:
     """Refuse, before any training, a ``ckpt_path`` that ``model`` cannot continue from, in one line.
 
     Resuming builds the networks from this run's config, not the file's, but the file's config gets the same
@@ -142,7 +143,7 @@ def check_resumable(path: _PATH, model: nn.Module) -> None:
     check_checkpoint_callback_paths(ckpt, path)
 
 
-def check_checkpoint_callback_paths(ckpt: dict[str, Any], path: _PATH) -> None:
+def check_checkpoint_callback_paths(ckpt: dict[str, Any], path: PathLike) -> None:
     """Refuse a ModelCheckpoint state listing files outside its folder: Lightning deletes those it replaces."""
     callbacks = ckpt.get("callbacks")
     for name, state in (callbacks if isinstance(callbacks, dict) else {}).items():

@@ -5,9 +5,11 @@ every class of intra-class FID) reuses the same (N, D) tensors. FID is computed 
 matrices: cheap); KID and the k-NN distances in float32, as they multiply N × N matrices.
 """
 
+import warnings
+
 import torch
-from torch import Tensor
-from torchmetrics.image.kid import poly_mmd
+from torch import Tensor, nn
+from torchmetrics.image.kid import KernelInceptionDistance
 
 NEIGHBOURS = 3  # k of the k-NN manifolds, as in Kynkäänniemi et al. 2019
 CHUNK = 2048  # rows of a pairwise-distance block: 2048 × 10k float32 = 80 MB
@@ -29,19 +31,23 @@ def frechet_distance(a: Tensor, b: Tensor) -> float:
 def kernel_distance(a: Tensor, b: Tensor, seed: int, subsets: int = 100, subset_size: int = 1000) -> float:
     """KID: the unbiased MMD² of the cubic polynomial kernel, averaged over random equal-size subsets.
 
-    Each subset's MMD² is torchmetrics' ``poly_mmd``; the subsets come from a seeded generator (torchmetrics
-    uses the global RNG), so the value is reproducible. Unbiased, hence ~0 and possibly negative for equal
-    distributions. ``subset_size`` shrinks to the smaller set when needed.
+    torchmetrics' ``KernelInceptionDistance`` on features (its feature extractor is the identity); it draws the
+    subsets from the global RNG, seeded here inside ``fork_rng`` so the value is reproducible and the caller's
+    RNG untouched. Unbiased, hence ~0 and possibly negative for equal distributions. ``subset_size`` shrinks to
+    the smaller set when needed.
     """
     size = min(subset_size, len(a), len(b))
     if size < 2:
         raise ValueError(f"KID needs at least 2 vectors per set, got {len(a)} and {len(b)}")
-    rng = torch.Generator().manual_seed(seed)
-    values = [
-        poly_mmd(a[torch.randperm(len(a), generator=rng)[:size]], b[torch.randperm(len(b), generator=rng)[:size]])
-        for _ in range(subsets)
-    ]
-    return float(torch.stack(values).double().mean())
+    with warnings.catch_warnings():  # about keeping every feature in memory: these are the features
+        warnings.filterwarnings("ignore", "Metric `Kernel Inception Distance` will save", UserWarning)
+        kid = KernelInceptionDistance(feature=nn.Identity(), subsets=subsets, subset_size=size)
+    kid.update(a, real=True)
+    kid.update(b, real=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        mean, _ = kid.compute()
+    return float(mean)
 
 
 def knn_radii(x: Tensor, k: int = NEIGHBOURS) -> Tensor:
