@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from condgan.data import sources
-from condgan.data.idx import write_idx
+from condgan.data.idx import encode_idx
 from tests.helpers import (
     ROOT,
     UNTRAINED_FAMILIES,
@@ -24,10 +24,11 @@ def tiny_data_dir(tmp_path_factory) -> Path:
     """data_dir with MNIST/raw holding 320 training and 80 test images in the real idx format."""
     data_dir = tmp_path_factory.mktemp("data")
     raw = data_dir / "MNIST" / "raw"
+    raw.mkdir(parents=True)
     for prefix, n, seed in (("train", 320, 0), ("t10k", 80, 1)):
         images, labels = tiny_digits(n, seed)
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(encode_idx(images))
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(encode_idx(labels))
     return data_dir
 
 

@@ -18,7 +18,7 @@ import torch
 from condgan.data import sources
 from condgan.data.__main__ import main as cli_main
 from condgan.data.datamodule import IdxDataModule, load_split
-from condgan.data.idx import decode_idx, encode_idx, read_idx, write_idx
+from condgan.data.idx import encode_idx
 from condgan.data.sources import IDX_FILES, ChecksumError, DatasetUnavailableError, ensure_dataset, raw_dir
 
 N_TRAIN, N_TEST = 40, 20
@@ -60,24 +60,36 @@ def tiny_mnist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- idx format -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("file_name", ["images-idx3-ubyte", "images-idx3-ubyte.gz"])
-def test_idx_round_trip(tmp_path: Path, file_name: str) -> None:
-    images, labels = tiny_split(5)
-    write_idx(tmp_path / file_name, images)
-    write_idx(tmp_path / "labels", labels)
-    assert torch.equal(read_idx(tmp_path / file_name), torch.from_numpy(images))
-    assert torch.equal(read_idx(tmp_path / "labels"), torch.from_numpy(labels))
-    assert int.from_bytes(encode_idx(images)[:4], "big") == 2051
-    assert int.from_bytes(encode_idx(labels)[:4], "big") == 2049
+def test_idx_files_read_back_by_torchvision(tiny_mnist: Path) -> None:
+    images, labels = load_split("mnist", tiny_mnist, "test")  # torchvision's readers, under load_split
+    expected_images, expected_labels = tiny_split(N_TEST, offset=100)
+    assert torch.equal(images[:, 0], torch.from_numpy(expected_images)) and images.shape == (N_TEST, 1, 28, 28)
+    assert labels.dtype == torch.int64 and labels.tolist() == expected_labels.tolist()
+    assert int.from_bytes(encode_idx(expected_images)[:4], "big") == 2051
+    assert int.from_bytes(encode_idx(expected_labels)[:4], "big") == 2049
 
 
-def test_idx_rejects_bad_input() -> None:
+def test_idx_encoding_rejects_other_types() -> None:
     with pytest.raises(ValueError, match="uint8"):
         encode_idx(np.zeros(3, dtype=np.int64))
-    with pytest.raises(ValueError, match="truncated"):
-        decode_idx(encode_idx(np.zeros((2, 4, 4), np.uint8))[:-1])
-    with pytest.raises(ValueError, match="not a uint8 idx file"):
-        decode_idx(gzip.compress(encode_idx(np.zeros(3, np.uint8))))
+
+
+@pytest.mark.parametrize(
+    "file_name, data",
+    [
+        ("t10k-images-idx3-ubyte", encode_idx(np.zeros((N_TEST, 28, 28), np.uint8))[:-1]),  # truncated
+        ("t10k-labels-idx1-ubyte", gzip.compress(encode_idx(np.zeros(N_TEST, np.uint8)))),  # still compressed
+        ("t10k-labels-idx1-ubyte", encode_idx(np.zeros((N_TEST, 2), np.uint8))),  # labels with 2 dimensions
+        ("t10k-images-idx3-ubyte", b"\x00\x00"),  # shorter than a header
+        ("t10k-labels-idx1-ubyte", encode_idx(np.zeros(N_TEST - 1, np.uint8))),  # one label short
+    ],
+)
+def test_unreadable_idx_files_name_themselves_and_the_fix(tiny_mnist: Path, file_name: str, data: bytes) -> None:
+    raw = raw_dir("mnist", tiny_mnist)
+    (raw / file_name).write_bytes(data)
+    with pytest.raises(ValueError, match="delete .* and fetch the dataset again") as error:
+        load_split("mnist", tiny_mnist, "test")
+    assert file_name in str(error.value)
 
 
 # --- datamodule ---------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
+from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.transforms.v2 import functional as TF
 
-from condgan.data.idx import read_idx
+from condgan.data.sources import dataset_spec, ensure_dataset, one_line, raw_dir
 from condgan.errors import ConfigError
-from condgan.data.sources import dataset_spec, ensure_dataset, raw_dir
 
 LabelledImages = tuple[Tensor, Tensor]  # uint8 images N×C×S×S, int64 labels N
 SPLIT_FILE_PREFIX = {"train": "train", "test": "t10k"}
@@ -52,13 +52,20 @@ def load_split(
             raise FileNotFoundError(
                 f"{path} not found; fetch the dataset first: `python -m condgan.data {dataset} --data-dir {data_dir}`"
             )
-    images, labels = read_idx(image_path), read_idx(label_path)  # N×H×W, N
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+    try:
+        images, labels = read_image_file(str(image_path)), read_label_file(str(label_path))  # uint8 N×H×W, int64 N
+    except (AssertionError, KeyError, RuntimeError, TypeError, ValueError) as error:
+        # torchvision's readers check headers with asserts and lengths with a reshape: name the files and the fix
         raise ValueError(
-            f"{image_path} / {label_path}: expected images N×H×W and labels N, got {tuple(images.shape)} "
-            f"and {tuple(labels.shape)}; delete {raw} and fetch the dataset again"
+            f"{image_path} / {label_path} are not idx files of uint8 images N×H×W and labels N, or are truncated "
+            f"({one_line(error)}); delete {raw} and fetch the dataset again"
+        ) from error
+    if len(images) != len(labels):
+        raise ValueError(
+            f"{image_path} / {label_path}: {len(images)} images but {len(labels)} labels; "
+            f"delete {raw} and fetch the dataset again"
         )
-    return square_resize(images.unsqueeze(1), image_size), labels.long()  # N×1×S×S, N
+    return square_resize(images.unsqueeze(1), image_size), labels  # N×1×S×S, N
 
 
 def per_device_batch(batch_size: int, world_size: int) -> int:
