@@ -4,12 +4,8 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import matplotlib
 
-matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-
-CURVES = ("g_loss", "d_loss")
+from condgan.plots import LOSSES, plot_loss_curves
 
 
 class LossCurves(L.Callback):
@@ -20,7 +16,7 @@ class LossCurves(L.Callback):
         self.history: dict[str, list[list[float]]] = {}  # "train/g_loss" -> [[global_step, value], ...]
 
     def _record(self, trainer: L.Trainer, stage: str) -> None:
-        for name in CURVES:
+        for name in LOSSES:
             value = trainer.callback_metrics.get(f"{stage}/{name}")
             if value is not None:
                 self.history.setdefault(f"{stage}/{name}", []).append([trainer.global_step, float(value)])
@@ -38,18 +34,7 @@ class LossCurves(L.Callback):
             self.plot()
 
     def plot(self) -> None:
-        fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.5), constrained_layout=True)
-        for ax, name in zip(axes, CURVES):
-            for stage, style in (("train", "-"), ("val", "o-")):
-                points = self.history.get(f"{stage}/{name}")
-                if points:
-                    steps, values = zip(*points)
-                    ax.plot(steps, values, style, label=stage, markersize=3, linewidth=1)
-            ax.set(title=name, xlabel="global step (optimizer steps: 2 per batch, D then G)")
-            ax.legend()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(self.path, dpi=100)
-        plt.close(fig)
+        plot_loss_curves(self.history, self.path, xlabel="global step (optimizer steps: 2 per batch, D then G)")
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history}

@@ -5,8 +5,9 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
-from torchvision.io import write_png
 
+from condgan.atomic import atomic_write_bytes
+from condgan.images import png_bytes
 from condgan.sampling import class_grid
 
 
@@ -27,9 +28,8 @@ class SampleGrid(L.Callback):
         if not trainer.is_global_zero:
             return
         grid = class_grid(pl_module.sampling_generator, self.fixed_noise(pl_module.latent_dim), pl_module.num_classes)
-        self.dirpath.mkdir(parents=True, exist_ok=True)
         path = self.dirpath / f"epoch_{trainer.current_epoch:03d}.png"
-        write_png(grid, str(path))
+        atomic_write_bytes(path, png_bytes(grid.cpu().numpy()))
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [str(path)], step=trainer.global_step, caption=[path.stem])

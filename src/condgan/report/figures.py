@@ -2,39 +2,24 @@
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 from PIL import Image, ImageDraw
 from torch import nn
-from torchvision.io import write_png
 
+from condgan.atomic import atomic_write_bytes
+from condgan.images import gif_bytes, png_bytes
+from condgan.plots import LOSSES, STAGE_STYLES, plot_loss_curves
 from condgan.sampling import class_grid, interpolate_latents, latent_noise
 
-matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-
-LOSSES = ("g_loss", "d_loss")
-STAGE_STYLES = {"train": "-", "val": "o-"}
 FRAME_MS = 600
 LABEL_HEIGHT = 16  # pixels above each GIF frame for its "epoch N" label
 
 
-def plot_loss_curves(rows: list[dict[str, float]], path: Path) -> bool:
+def plot_logged_losses(rows: list[dict[str, float]], path: Path) -> bool:
     """Train and val G/D losses of csv/metrics.csv against its step column; False (no file) when none was logged."""
-    fig, axes = plt.subplots(1, len(LOSSES), figsize=(5 * len(LOSSES), 3.5), constrained_layout=True)
-    plotted = False
-    for ax, loss in zip(axes, LOSSES):
-        for stage, style in STAGE_STYLES.items():
-            points = [(row["step"], row[f"{stage}/{loss}"]) for row in rows if f"{stage}/{loss}" in row]
-            if points:
-                ax.plot(*zip(*points), style, label=stage, markersize=3, linewidth=1)
-                plotted = True
-        ax.set(title=loss, xlabel="step (training batches)")
-        if ax.lines:
-            ax.legend()
-    if plotted:
-        fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return plotted
+    keys = [f"{stage}/{loss}" for stage in STAGE_STYLES for loss in LOSSES]
+    series = {key: [(row["step"], row[key]) for row in rows if key in row] for key in keys}
+    return plot_loss_curves(series, path, xlabel="step (training batches)")
 
 
 def epochs_to_show(epochs: list[int], count: int) -> list[int]:
@@ -47,23 +32,24 @@ def epochs_to_show(epochs: list[int], count: int) -> list[int]:
     return [epochs[round(i * step)] for i in range(count)]
 
 
-def labelled_frame(grid_path: Path, label: str) -> Image.Image:
+def labelled_frame(grid_path: Path, label: str) -> np.ndarray:
+    """The grid image under a black band holding ``label``: uint8 RGB (3, H + LABEL_HEIGHT, W)."""
     with Image.open(grid_path) as grid:
         frame = Image.new("RGB", (grid.width, grid.height + LABEL_HEIGHT))
         frame.paste(grid.convert("RGB"), (0, LABEL_HEIGHT))
     ImageDraw.Draw(frame).text((4, 2), label, fill="white")
-    return frame
+    return np.asarray(frame).transpose(2, 0, 1)
 
 
 def write_samples_gif(grids: dict[int, Path], path: Path) -> None:
     """One frame per epoch's grid, looping. The label names the epoch, and since it differs on every frame,
     Pillow cannot merge two identical grids into one frame: the GIF has exactly one frame per epoch."""
     frames = [labelled_frame(grid, f"epoch {epoch}") for epoch, grid in grids.items()]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=FRAME_MS, loop=0)
+    atomic_write_bytes(path, gif_bytes(frames, frame_ms=FRAME_MS))
 
 
 def write_interpolation_strip(generator: nn.Module, steps: int, seed: int, path: Path) -> None:
     """Row k: class k along the path between two seeded noises, the same path in every row."""
     ends = latent_noise(2, generator.latent_dim, seed)
     grid = class_grid(generator, interpolate_latents(ends[0], ends[1], steps), generator.num_classes)
-    write_png(grid, str(path))
+    atomic_write_bytes(path, png_bytes(grid.numpy()))

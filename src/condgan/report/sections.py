@@ -7,7 +7,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from condgan.checkpoint import CheckpointError, UnsafeCheckpointError, load_generator
 from condgan.report.document import Block, Figure, Missing, Section, Table, Text
-from condgan.report.figures import epochs_to_show, plot_loss_curves, write_interpolation_strip, write_samples_gif
+from condgan.report.figures import epochs_to_show, plot_logged_losses, write_interpolation_strip, write_samples_gif
 from condgan.report.run_folder import RunFolder
 
 LOSS_CURVES_PNG, SAMPLES_GIF, INTERPOLATION_PNG = "loss_curves.png", "samples.gif", "interpolation.png"
@@ -97,7 +97,7 @@ def loss_curves_section(run: RunFolder, figures_dir: Path) -> Section:
     if not run.metrics_csv.is_file():
         return Section("Loss curves", [Missing(NO_CSV)])
     path = figures_dir / LOSS_CURVES_PNG
-    if not plot_loss_curves(run.logged_rows(), path):
+    if not plot_logged_losses(run.logged_rows(), path):
         return Section("Loss curves", [Missing("`csv/metrics.csv` holds no train/ or val/ G and D losses yet.")])
     caption = "G and D losses, train and val, from csv/metrics.csv"
     return Section("Loss curves", [Figure(path.relative_to(run.path), caption)])
