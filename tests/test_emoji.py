@@ -17,7 +17,7 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from condgan.augment import DiffAugment
+from condgan.augment import DiffAugment, random_shifts
 from condgan.data import emoji
 from condgan.data.__main__ import main as data_cli
 from condgan.data.datamodule import stratified_split
@@ -26,7 +26,6 @@ from condgan.data.image_folder import ImageFolderDataModule
 from condgan.data.sources import ChecksumError, DatasetUnavailableError
 from condgan.export import export_generator
 from condgan.metadata import class_names
-from condgan.metrics.train_classifier import random_shifts
 from condgan.runtime import load_inference_model
 from condgan.serve.app import create_app
 from tests.helpers import ROOT
@@ -161,8 +160,8 @@ def test_augmentations_uncover_the_white_background_of_emoji() -> None:
     assert shifted.unique().tolist() == [-1.0, 1.0] and (shifted == 1).any(dim=(1, 2, 3)).sum() >= 8  # white borders
     holes = (DiffAugment("cutout", fill=1.0)(-torch.ones(16, 3, 64, 64)) == 1).all(1).flatten(1).sum(1)
     assert holes.min() > 0  # every image got its white square
-    shifted = random_shifts(torch.ones(8, 3, 32, 32), 4, torch.Generator().manual_seed(0))  # the classifier's
-    assert torch.equal(shifted, torch.ones(8, 3, 32, 32))  # the edge is repeated: white stays white
+    shifted = random_shifts(torch.ones(8, 3, 32, 32), 4, 4, fill=None, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(shifted, torch.ones(8, 3, 32, 32))  # the classifier's: the edge repeats, white stays white
 
 
 @pytest.fixture(scope="module")

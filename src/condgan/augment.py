@@ -11,13 +11,26 @@ import torch.nn.functional as F
 
 def translation(x: torch.Tensor, ratio: float = 0.125, fill: float = -1.0) -> torch.Tensor:
     """Shift each image by up to ``ratio`` of its size, padding with the background ``fill``."""
+    _, _, h, w = x.shape
+    return random_shifts(x, int(h * ratio + 0.5), int(w * ratio + 0.5), fill)
+
+
+def random_shifts(
+    x: torch.Tensor, max_dy: int, max_dx: int, fill: float | None, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Each image of (B, C, H, W) moved by its own whole-pixel offset, up to ``max_dy`` rows and ``max_dx``
+    columns either way. The uncovered border is ``fill``, or repeats the edge pixels when ``fill`` is None.
+    Offsets come from ``generator`` (the global RNG when None)."""
     b, _, h, w = x.shape
-    max_dy, max_dx = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-max_dy, max_dy + 1, (b, 1, 1), device=x.device)
-    dx = torch.randint(-max_dx, max_dx + 1, (b, 1, 1), device=x.device)
+    device = generator.device if generator is not None else x.device
+    dy = torch.randint(-max_dy, max_dy + 1, (b, 1, 1), generator=generator, device=device).to(x.device)
+    dx = torch.randint(-max_dx, max_dx + 1, (b, 1, 1), generator=generator, device=device).to(x.device)
     rows = (torch.arange(h, device=x.device).view(1, h, 1) + dy).clamp(-1, h)  # -1 and h hit the padding
     cols = (torch.arange(w, device=x.device).view(1, 1, w) + dx).clamp(-1, w)
-    padded = F.pad(x, (1, 1, 1, 1), value=fill)  # (B, C, H+2, W+2)
+    if fill is None:
+        padded = F.pad(x, (1, 1, 1, 1), mode="replicate")  # (B, C, H+2, W+2)
+    else:
+        padded = F.pad(x, (1, 1, 1, 1), value=fill)
     batch = torch.arange(b, device=x.device).view(b, 1, 1)
     return padded.permute(0, 2, 3, 1)[batch, rows + 1, cols + 1].permute(0, 3, 1, 2)
 

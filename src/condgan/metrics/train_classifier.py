@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from condgan.augment import random_shifts
 from condgan.checkpoint import atomic_save
 from condgan.data.datamodule import InMemoryImages, keep_batch
 from condgan.data.datasets import NAMES, class_names, load_named_split
@@ -63,7 +64,7 @@ def train_classifier(
         model.train()
         correct = 0
         for batch, targets in loader:
-            logits = model(random_shifts(batch, max_shift, shift_rng))
+            logits = model(random_shifts(batch, max_shift, max_shift, fill=None, generator=shift_rng))
             loss = F.cross_entropy(logits, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -72,18 +73,6 @@ def train_classifier(
             correct += int((logits.argmax(dim=1) == targets).sum())
         log.info("epoch %d/%d: train accuracy %.4f (in training mode)", epoch + 1, epochs, correct / len(train_indices))
     return model.eval()
-
-
-def random_shifts(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Each image of (B, C, H, W) moved by its own whole-pixel offset in [-max_shift, max_shift]²; the
-    uncovered border repeats the edge pixels: the background, black for digits, white for emoji."""
-    batch, _, height, width = images.shape
-    padded = F.pad(images, [max_shift] * 4, mode="replicate")  # (B, C, H + 2s, W + 2s)
-    offsets = torch.randint(0, 2 * max_shift + 1, (2, batch, 1, 1, 1), generator=generator)
-    rows = offsets[0] + torch.arange(height).view(1, 1, height, 1)  # (B, 1, H, 1)
-    cols = offsets[1] + torch.arange(width).view(1, 1, 1, width)  # (B, 1, 1, W)
-    channels = torch.arange(images.shape[1]).view(1, -1, 1, 1)
-    return padded[torch.arange(batch).view(-1, 1, 1, 1), channels, rows, cols]  # (B, C, H, W)
 
 
 def round_to_float16(model: DomainClassifier) -> dict[str, torch.Tensor]:
