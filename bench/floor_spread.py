@@ -20,7 +20,7 @@ from condgan.metrics.classifier import load_classifier
 from condgan.metrics.features import embed
 from condgan.metrics.measure import METRICS, quality
 from condgan.metrics.reference import floor_images
-from condgan.metrics.report import COLUMNS
+from condgan.metrics.files import COLUMNS
 from condgan.metrics.train_classifier import accuracy_on_test_split, round_to_float16, train_classifier
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from typing import Any
 from condgan.checkpoint import CheckpointError, load_generator
 from condgan.metrics.classifier import load_classifier
 from condgan.metrics.measure import measure_generator
-from condgan.metrics.report import markdown, write_report
+from condgan.metrics.files import markdown, write_metrics_files
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def evaluate(
         "classifier": {key: classifier_metadata[key] for key in ("test_accuracy", "command", "torch_version")},
         **measured,
     }
-    json_path, markdown_path = write_report(report, ckpt_path.parent)
+    json_path, markdown_path = write_metrics_files(report, ckpt_path.parent)
     print(markdown(report))
     log.info("Measured in %.1f s; wrote %s and %s", time.monotonic() - start, json_path, markdown_path)
     return report

@@ -38,7 +38,7 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+def write_metrics_files(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     """Write both files into ``folder`` atomically; returns their paths."""
     json_path, markdown_path = folder / "metrics.json", folder / "metrics.md"
     atomic_write_bytes(json_path, (json.dumps(report, indent=2) + "\n").encode())
