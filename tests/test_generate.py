@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torchvision.io import decode_png, read_file
 
 from condgan.checkpoint import load_generator
 from condgan.sampling import latent_noise, latent_walk, sample, sample_per_class
-from tests.helpers import ROOT
+from tests.helpers import ROOT, decode_png
 
 
 def test_npz_holds_n_per_class_images_of_every_class_in_label_order(run_script, untrained_checkpoint, tmp_path):
@@ -35,7 +34,7 @@ def test_same_seed_same_images_other_seed_other_images(run_script, untrained_che
 def test_png_grid_of_one_digit_and_label_is_the_general_name(run_script, untrained_checkpoint, tmp_path):
     run_script("generate", f"ckpt_path={untrained_checkpoint}", "digit=5", "n=16", f"out={tmp_path / 'five.png'}")
     run_script("generate", f"ckpt_path={untrained_checkpoint}", "label=5", "n=16", f"out={tmp_path / 'label.png'}")
-    grid = decode_png(read_file(str(tmp_path / "five.png")))
+    grid = decode_png(tmp_path / "five.png")
     assert grid.shape == (3, 4 * 30 + 2, 4 * 30 + 2)  # 4×4 images of 28 px, padding 2 (make_grid: RGB)
     assert (tmp_path / "five.png").read_bytes() == (tmp_path / "label.png").read_bytes()
 
@@ -101,7 +100,7 @@ def test_walk_png_and_npz_hold_the_steps_in_order(run_script, untrained_checkpoi
     walk = ["interpolate=true", "seed=1", "seed_to=2", "steps=4"]
     run_script("generate", f"ckpt_path={untrained_checkpoint}", *walk, f"out={tmp_path / 'walk.png'}")
     run_script("generate", f"ckpt_path={untrained_checkpoint}", *walk, f"out={tmp_path / 'walk.npz'}")
-    assert decode_png(read_file(str(tmp_path / "walk.png"))).shape == (3, 4 * 30 + 2, 10 * 30 + 2)  # row = step
+    assert decode_png(tmp_path / "walk.png").shape == (3, 4 * 30 + 2, 10 * 30 + 2)  # row = step
     with np.load(tmp_path / "walk.npz") as arrays:
         assert arrays["images"].shape == (40, 1, 28, 28) and arrays["labels"].tolist() == list(range(10)) * 4
 

@@ -8,12 +8,12 @@ import httpx
 import pytest
 import torch
 from fastapi.testclient import TestClient
-from torchvision.io import decode_png
 
 from condgan.runtime import load_inference_model
 from condgan.serve.app import create_app
 from condgan.serve.cli import main
 from condgan.serve.local import local_server
+from tests.helpers import decode_png
 
 STARTUP_TIMEOUT_S = 60  # importing torch and loading the model, on a busy CI machine
 
@@ -26,7 +26,7 @@ def client(request, untrained_checkpoint) -> TestClient:
 
 
 def decode(png: bytes) -> torch.Tensor:
-    return decode_png(torch.frombuffer(bytearray(png), dtype=torch.uint8))
+    return decode_png(png)
 
 
 @pytest.mark.parametrize("n, rows, cols", [(16, 4, 4), (5, 2, 3), (1, 1, 1)])

@@ -5,11 +5,14 @@ Tests import these from here (``from tests.helpers import cli_args``); conftest.
 """
 
 import hashlib
+import io
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "configs"
@@ -36,6 +39,13 @@ def tiny_digits(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     for i, label in enumerate(labels):
         images[i, 4 + 2 * label : 6 + 2 * label, 4:24] = 255
     return images.to(torch.uint8), labels.to(torch.uint8)
+
+
+def decode_png(png: bytes | Path) -> torch.Tensor:
+    """A PNG (its bytes or its file) as uint8 (C, H, W): C = 1 for grey, 3 for RGB."""
+    with Image.open(io.BytesIO(png) if isinstance(png, bytes) else png) as image:
+        pixels = np.array(image)
+    return torch.from_numpy(pixels).view(*pixels.shape[:2], -1).permute(2, 0, 1)
 
 
 def md5_of_files(folder: Path) -> dict[str, str]:

@@ -11,15 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image, ImageOps
 from torch import Tensor
-from torchvision.io import ImageReadMode, decode_image
 
 from condgan.data import emoji
 from condgan.data.datamodule import InMemoryDataModule, LabelledImages, held_out_count, square_resize, stratified_split
 
-IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp")  # read by torchvision.io.decode_image; other files are skipped
-READ_MODE = {1: ImageReadMode.GRAY, 3: ImageReadMode.RGB}  # channels: conversion applied while decoding
+IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp")  # read by Pillow; other files are skipped
+PIL_MODE = {1: "L", 3: "RGB"}  # channels: the conversion applied after decoding (alpha is dropped)
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,13 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def read_image(path: Path, channels: int, image_size: int) -> Tensor:
-    """Decode one file into uint8 channels×image_size×image_size."""
+    """Decode one file into uint8 channels×image_size×image_size (Pillow: torchvision 0.29 deprecates its decoders)."""
     try:
-        image = decode_image(str(path), mode=READ_MODE[channels], apply_exif_orientation=True)  # C×H×W
-    except RuntimeError as error:
+        with Image.open(path) as file:
+            pixels = np.array(ImageOps.exif_transpose(file).convert(PIL_MODE[channels]))  # H×W or H×W×3
+    except (OSError, ValueError) as error:  # UnidentifiedImageError is an OSError
         raise ValueError(f"cannot read image {path} ({error}); replace or delete the file") from error
+    image = torch.from_numpy(pixels).view(*pixels.shape[:2], channels).permute(2, 0, 1)  # C×H×W
     return square_resize(image, image_size)
 
 
