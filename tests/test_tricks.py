@@ -1,20 +1,14 @@
 """The training tricks: each one changes what it should, on tiny networks and batches."""
 
-import functools
-
-import lightning as L
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from condgan.augment import DiffAugment, cutout, translation
 from condgan.checkpoint import load_generator
-from condgan.losses import HingeLoss, LSGANLoss
-from condgan.model import ConditionalGAN
-from condgan.networks import MLPDiscriminator, MLPGenerator
+from condgan.losses import HingeLoss
+from condgan.networks import MLPDiscriminator
 from condgan.regularizers import gradient_penalty, r1_penalty
-
-SHAPE = (1, 8, 8)
+from tests.helpers.tiny_gan import SHAPE, fit, tiny_gan
 
 
 class AuxMLPDiscriminator(MLPDiscriminator):
@@ -26,24 +20,6 @@ class AuxMLPDiscriminator(MLPDiscriminator):
 
     def forward(self, images, labels):
         return super().forward(images, labels), self.classify(images.flatten(1))
-
-
-def tiny_gan(**tricks) -> ConditionalGAN:
-    torch.manual_seed(0)
-    adam = functools.partial(torch.optim.Adam, lr=1e-3, betas=(0.5, 0.999))
-    d = tricks.pop("discriminator", None) or MLPDiscriminator(num_classes=10, image_shape=SHAPE, hidden=32)
-    g = MLPGenerator(latent_dim=4, num_classes=10, image_shape=SHAPE, hidden=(16, 32))
-    return ConditionalGAN(g, d, tricks.pop("loss", LSGANLoss()), adam, adam, **tricks)
-
-
-def fit(model: ConditionalGAN, batches: int = 6) -> L.Trainer:
-    data = [(torch.rand(16, *SHAPE) * 2 - 1, torch.randint(0, 10, (16,))) for _ in range(batches)]
-    trainer = L.Trainer(
-        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, log_every_n_steps=1,
-    )
-    trainer.fit(model, DataLoader(data, batch_size=None))
-    return trainer
 
 
 def test_n_critic_steps_g_once_every_n_batches():

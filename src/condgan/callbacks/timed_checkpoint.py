@@ -1,4 +1,8 @@
-"""Refresh ``last.ckpt`` every N minutes inside an epoch, so a killed long epoch loses at most N minutes."""
+"""Refresh ``last.ckpt`` every N minutes inside an epoch, so a killed long epoch loses at most N minutes.
+
+Not Lightning's ``ModelCheckpoint(train_time_interval=...)``: in Lightning 2.6 it never saves a manually
+optimized module such as ConditionalGAN (tests/test_timed_checkpoint.py shows it, and fails once that changes).
+"""
 
 import time
 from pathlib import Path
