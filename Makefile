@@ -5,8 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 LOCK_VENV := .venv-lock
+LATEST_VENV := .venv-latest
 
-.PHONY: install install-train data train test test-fast test-slow test-container lock bench bench-quality bench-container clean
+.PHONY: help install install-train data train test test-fast test-slow test-container test-latest lock bench bench-quality clean
 
 install: $(VENV)/.installed-dev  ## everything: training, serving, export, sweeps and the test tools
 
@@ -41,6 +42,14 @@ test-slow: install  ## minutes-long tests on real data
 test-container: install  ## build the serving image with podman and start it (root, podman, mmdebstrap; CI runs this)
 	$(PY) -m pytest -m container $(ARGS)
 
+test-latest:  ## the unit tests on the newest Lightning, Hydra, torchmetrics, W&B... pyproject.toml allows (torch as pinned)
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	grep -E '^(torch|torchvision)==' constraints.txt > $(LATEST_VENV)/torch-only.txt
+	$(LATEST_VENV)/bin/python -m pip install --quiet --constraint $(LATEST_VENV)/torch-only.txt -e '.[dev]'
+	$(LATEST_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(lightning|hydra-core|omegaconf|torchmetrics|wandb|fastapi|torch|torchvision) '
+	$(LATEST_VENV)/bin/python -m pytest -m "not slow and not container and not e2e" -p no:cacheprovider $(ARGS)
+
 lock:  ## refresh constraints.txt: newest versions pyproject.toml allows, kept only if the fast tests pass with them
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
@@ -57,5 +66,8 @@ bench: install  ## throughput benchmark → docs/benchmarks.md
 bench-quality: install  ## FID / label accuracy of the MNIST experiments in 300 s each (~25 min) → docs/benchmarks.md
 	$(PY) -m bench.quality
 
-clean:
-	rm -rf $(VENV) $(LOCK_VENV) src/*.egg-info .pytest_cache
+clean:  ## remove the virtual environments and build leftovers
+	rm -rf $(VENV) $(LOCK_VENV) $(LATEST_VENV) src/*.egg-info .pytest_cache
+
+help:  ## this list
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -87,6 +87,7 @@ def test_frechet_distance_matches_torchmetrics_fid(mnist_classifier):
     assert ours == pytest.approx(float(fid.compute()), rel=1e-3)
 
 
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save all extracted features")
 def test_kernel_distance_matches_torchmetrics_kid():
     real, fake = torch.randn(150, 16, dtype=torch.float64), torch.randn(150, 16, dtype=torch.float64) + 0.3
     # One subset as large as the sets: both implementations then use every vector, whatever their RNG.
