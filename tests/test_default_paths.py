@@ -1,6 +1,7 @@
 """The paths users take, with the default callbacks and the test stage on: every logger × {fit + test, resume into
 the same folder, a 2-trial Optuna sweep}, in one process and (default logger; all loggers under `slow`) under DDP."""
 
+import csv
 import math
 import subprocess
 import sys
@@ -62,7 +63,8 @@ def check_fit_and_test(run_dir: Path, logger: str, epochs: int = 1) -> None:
 
 
 def check_trials(sweep_dir: Path) -> None:
-    trials = list(csv.DictReader((sweep_dir / "trials.csv").open()))
+    with (sweep_dir / "trials.csv").open(newline="") as f:
+        trials = list(csv.DictReader(f))
     assert [t["status"] for t in trials] == ["COMPLETED", "COMPLETED"]
     assert all(math.isfinite(float(t["val/fid"])) for t in trials)
 
