@@ -7,7 +7,7 @@ PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 LOCK_VENV := .venv-lock
 LATEST_VENV := .venv-latest
 
-.PHONY: help install install-train data train test test-fast test-slow test-container test-latest lock bench bench-quality clean
+.PHONY: help install install-train data train test test-fast test-slow test-container test-latest lint lock bench bench-quality clean
 
 install: $(VENV)/.installed-dev  ## everything: training, serving, export, sweeps and the test tools
 
@@ -41,6 +41,10 @@ test-slow: install  ## minutes-long tests on real data
 
 test-container: install  ## build the serving image with podman and start it (root, podman, mmdebstrap; CI runs this)
 	$(PY) -m pytest -m container $(ARGS)
+
+lint: install  ## ruff: the lint rules and the formatting that pyproject.toml sets (CI runs it before the tests)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test-latest:  ## the unit tests on the newest Lightning, Hydra, torchmetrics, W&B... pyproject.toml allows (torch as pinned)
 	rm -rf $(LATEST_VENV)

@@ -18,7 +18,6 @@ import tempfile
 from pathlib import Path
 
 from bench._report import load_note, markdown_table, write_section
-
 from condgan.export import export_generator
 from condgan.serve import container
 from condgan.sidecar import metadata_path

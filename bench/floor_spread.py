@@ -18,9 +18,9 @@ from bench._report import write_section
 from condgan.data.datasets import load_named_split, native_image_size
 from condgan.metrics.classifier import load_classifier
 from condgan.metrics.features import embed
+from condgan.metrics.files import COLUMNS
 from condgan.metrics.measure import METRICS, quality
 from condgan.metrics.reference import floor_images
-from condgan.metrics.files import COLUMNS
 from condgan.metrics.train_classifier import accuracy_on_test_split, round_to_float16, train_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def floor_for_seed(dataset: str, data_dir: str, recipe: dict, seed: int, n_per_c
     model = train_classifier(
         dataset, data_dir, recipe["epochs"], seed, recipe["holdout_per_class"], max_shift=recipe["max_shift"],
         input_size=recipe.get("input_size", 28), holdout_seed=seed,
-    )  # fmt: skip
+    )
     round_to_float16(model)  # measured as it would be shipped
     size = native_image_size(dataset)
     holdout = {"holdout_per_class": recipe["holdout_per_class"], "holdout_seed": seed}
@@ -62,7 +62,7 @@ def main() -> None:
         spread = f" ± {statistics.stdev(values):.3g}" if len(values) > 1 else ""
         return f"{statistics.mean(values):.4g}{spread} ({min(values):.4g} to {max(values):.4g})"
 
-    rows = [f"| {title} | {cell([r[name] for r in results])} |" for name, title in zip(names, titles)]
+    rows = [f"| {title} | {cell([r[name] for r in results])} |" for name, title in zip(names, titles, strict=True)]
     table = "\n".join(
         [
             f"## The {args.dataset} real-data floor over {len(args.seeds)} classifier seeds",

@@ -20,11 +20,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import itertools
 
-from bench._report import BENCHMARKS_MD, write_section  # noqa: E402
-from condgan.csv_logger import read_metrics  # noqa: E402
-from condgan.metrics.evaluate import evaluate  # noqa: E402
+import matplotlib.pyplot as plt
+
+from bench._report import BENCHMARKS_MD, write_section
+from condgan.csv_logger import read_metrics
+from condgan.metrics.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "logs" / "bench" / "quality"
@@ -55,8 +57,8 @@ def epochs_trained(rows: list[dict[str, float]]) -> float:
     """Epochs, counting a last one cut short by max_time as a fraction. An epoch's length in logged steps is
     the longest one between the last steps of consecutive epochs (val/fid may be logged every n epochs only)."""
     last_step = {int(r["epoch"]): int(r["step"]) for r in sorted(rows, key=lambda r: int(r["step"]))}
-    bounds = [0] + sorted(last_step.values())  # a last epoch cut short is the shortest gap, so max skips it
-    steps_per_epoch = max(b - a for a, b in zip(bounds, bounds[1:])) if len(bounds) > 1 else 1
+    bounds = [0, *sorted(last_step.values())]  # a last epoch cut short is the shortest gap, so max skips it
+    steps_per_epoch = max(b - a for a, b in itertools.pairwise(bounds)) if len(bounds) > 1 else 1
     return max(int(r["step"]) for r in rows) / steps_per_epoch
 
 
@@ -107,7 +109,8 @@ def main() -> None:
             "in brackets: held-out training images measured against the test split. Lower is better for FID,",
             "intra-FID and KID; higher for the rest. `train s` is wall clock, including per-epoch validation.",
             "",
-            "| experiment | data | train s | epochs | FID (floor) | intra-FID (floor) | KID | label acc (floor) | precision | recall |",
+            "| experiment | data | train s | epochs | FID (floor) | intra-FID (floor) | KID | label acc (floor) "
+            "| precision | recall |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             *rows,
             "",

@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from bench._report import load_note, markdown_table, write_section
 
+from bench._report import load_note, markdown_table, write_section
 from condgan.checkpoint import load_checkpoint
 from condgan.export import export_generator
 from condgan.serve.local import local_server
@@ -144,7 +144,7 @@ def main() -> None:
             "ONNX Runtime (.onnx)": export_generator(args.ckpt, "onnx", Path(folder) / "g.onnx"),
         }
         if not args.burst_only:
-            requests = dict(zip(CLIENTS, args.requests))
+            requests = dict(zip(CLIENTS, args.requests, strict=True))
             rows = {
                 name: measure(path, args.threads, args.latency_requests, requests) for name, path in backends.items()
             }

@@ -123,7 +123,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ensure_dataset("mnist", args.data_dir)
-    model, cfg = build_model(args.data_dir)
+    _, cfg = build_model(args.data_dir)
     size, batch = cfg.datamodule.image_size, cfg.datamodule.batch_size
     images, labels = load_split("mnist", args.data_dir, "train", size)
     ways = {
@@ -137,8 +137,8 @@ def main() -> None:
     }
     results = {name: [] for name in ways}
     for _ in range(args.repeats):  # interleaved, so a slow moment of the machine hits every way alike
-        for name, run in ways.items():
-            results[name].append(args.steps * batch / run())
+        for name, seconds in ways.items():
+            results[name].append(args.steps * batch / seconds())
 
     plain = statistics.median(results["plain PyTorch loop, same in-memory tensors"])
     rows = [
@@ -147,7 +147,8 @@ def main() -> None:
     ]
     table = "\n".join(
         [
-            f"## Training throughput: the assignment's model ({size} px, batch {batch}, {args.steps} steps × {args.repeats})",
+            f"## Training throughput: the assignment's model ({size} px, batch {batch}, "
+            f"{args.steps} steps × {args.repeats})",
             "",
             "| way | images/s (median) | range | vs plain loop |",
             "| --- | ---: | ---: | ---: |",

@@ -16,7 +16,7 @@ from tests.helpers import ROOT, cli_args, compose_config
 def run_py(monkeypatch, data_dir: Path, run_dir: Path, *overrides: str, full_error: bool = False) -> SystemExit:
     """``python run.py <overrides>`` in this process, as a user runs it; returns how it exited."""
     monkeypatch.syspath_prepend(str(ROOT))
-    import run  # noqa: E402  (the repository's run.py)
+    import run
 
     monkeypatch.setattr(sys, "argv", cli_args(data_dir, run_dir, *overrides))
     if full_error:

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import logging
 import pickle
+import re
 import socket
 import zipfile
 from pathlib import Path
@@ -35,7 +36,7 @@ def tiny_split(n: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def tiny_idx_files() -> dict[str, bytes]:
     (train_x, train_y), (test_x, test_y) = tiny_split(N_TRAIN), tiny_split(N_TEST, offset=100)
-    return dict(zip(IDX_FILES, map(encode_idx, (train_x, train_y, test_x, test_y))))
+    return dict(zip(IDX_FILES, map(encode_idx, (train_x, train_y, test_x, test_y)), strict=True))
 
 
 def md5_table(files: dict[str, bytes]) -> dict[str, str]:
@@ -87,7 +88,7 @@ def test_idx_encoding_rejects_other_types() -> None:
 def test_unreadable_idx_files_name_themselves_and_the_fix(tiny_mnist: Path, file_name: str, data: bytes) -> None:
     raw = raw_dir("mnist", tiny_mnist)
     (raw / file_name).write_bytes(data)
-    with pytest.raises(ValueError, match="delete .* and fetch the dataset again") as error:
+    with pytest.raises(ValueError, match=r"delete .* and fetch the dataset again") as error:
         load_split("mnist", tiny_mnist, "test")
     assert file_name in str(error.value)
 
@@ -102,7 +103,7 @@ def test_load_split(tiny_mnist: Path) -> None:
     assert labels.dtype == torch.int64
     assert torch.equal(images[:, 0], torch.from_numpy(expected_images))
     assert torch.equal(labels, torch.from_numpy(expected_labels).long())
-    with pytest.raises(FileNotFoundError, match="python -m condgan.data fashion_mnist"):
+    with pytest.raises(FileNotFoundError, match=re.escape("python -m condgan.data fashion_mnist")):
         load_split("fashion_mnist", tiny_mnist, "train")
 
 
@@ -123,7 +124,7 @@ def test_datamodule_batches(tiny_mnist: Path) -> None:
     seen_ids = []
     for loader in (dm.val_dataloader(), dm.test_dataloader()):
         for images, labels in loader:
-            assert -1 <= images.min() and images.max() <= 1
+            assert images.min() >= -1 and images.max() <= 1
             ids = torch.round((images[:, 0, 0, 0] + 1) * 127.5).long()
             assert torch.equal(labels, ids % 10)  # every label still belongs to its image
             seen_ids += ids.tolist()

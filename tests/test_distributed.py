@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from condgan.checkpoint import load_checkpoint
 from condgan.data.datamodule import IdxDataModule
@@ -43,7 +42,7 @@ def test_global_batch_must_divide_over_processes(tiny_mnist):
     dm = IdxDataModule(data_dir=str(tiny_mnist), batch_size=32, try_download=False)
     dm.trainer = FakeTrainer()
     with pytest.raises(ValueError, match="multiple of 3"):
-        dm.batch_size_per_device
+        _ = dm.batch_size_per_device
     FakeTrainer.world_size = 2
     assert dm.batch_size_per_device == 16
 
@@ -59,7 +58,8 @@ def test_optuna_sweep_writes_trial_summary(tiny_mnist, child_env, tmp_path):
     )
     done = subprocess.run([sys.executable, *args], env=child_env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = list(csv.DictReader(open(sweep_dir / "trials.csv")))
+    with (sweep_dir / "trials.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
     assert [r["trial"] for r in rows] == ["0", "1"] and all(r["status"] == "COMPLETED" for r in rows)
     assert all(float(r["val/d_loss"]) > 0 and float(r["model.optimizer_g.lr"]) > 0 for r in rows)
     assert (sweep_dir / "optimization_results.yaml").is_file()  # the Optuna sweeper's best trial

@@ -63,7 +63,7 @@ def documented_commands() -> list[DocCommand]:
             if line.rstrip().endswith("\\"):
                 continue
             words, text, pending = pending.split(), pending, ""
-            if words[:1] == ["python"] and words[1:2] and words[1] in SCRIPTS or words[:1] and words[0] in ENTRY_POINTS[1:]:
+            if (words[:1] == ["python"] and words[1:2] and words[1] in SCRIPTS) or (words[:1] and words[0] in ENTRY_POINTS[1:]):
                 commands.append(DocCommand(f"{doc.relative_to(ROOT)}:{start}", tuple(shlex.split(text, comments=True))))
     return commands
 

@@ -92,7 +92,7 @@ def test_bad_export_requests_fail_with_the_fix(
 
 
 def test_missing_checkpoint_fails_with_the_fix(run_script, tmp_path):
-    with pytest.raises(SystemExit, match="Checkpoint not found: .*Pass ckpt_path="):
+    with pytest.raises(SystemExit, match=r"Checkpoint not found: .*Pass ckpt_path="):
         run_script("export", f"ckpt_path={tmp_path / 'nope.ckpt'}", "format=onnx")
 
 

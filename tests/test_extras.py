@@ -8,7 +8,7 @@ from tests.helpers import cli_args
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS_ONLY = ["fastapi", "fastapi_offline", "uvicorn", "onnx", "onnxscript", "onnxruntime", "optuna", "selenium",
-               "hydra_plugins.hydra_optuna_sweeper"]  # fmt: skip
+               "hydra_plugins.hydra_optuna_sweeper"]
 
 
 def python(*args: str, **kwargs) -> subprocess.CompletedProcess:

@@ -115,7 +115,7 @@ def test_walk_runs_from_the_images_of_one_seed_to_those_of_the_other(untrained_c
 
 
 def test_missing_and_truncated_checkpoints_fail_with_the_fix(run_script, untrained_checkpoint, tmp_path):
-    with pytest.raises(SystemExit, match="Checkpoint not found.*Pass ckpt_path="):
+    with pytest.raises(SystemExit, match=r"Checkpoint not found.*Pass ckpt_path="):
         run_script("generate", f"ckpt_path={tmp_path / 'nope.ckpt'}", f"out={tmp_path / 'x.npz'}")
     corrupt = tmp_path / "corrupt.ckpt"
     corrupt.write_bytes(untrained_checkpoint.read_bytes()[:5000])
@@ -127,6 +127,6 @@ def test_command_line_exit_status_and_message(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "generate.py"), f"ckpt_path={tmp_path / 'nope.ckpt'}"],
         capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+    )
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: Checkpoint not found") and "Traceback" not in result.stderr

@@ -89,7 +89,7 @@ def test_a_checkpoint_listing_files_outside_its_folder_is_not_resumed(tmp_path):
 
     victim = tmp_path / "precious.txt"
     state = {"dirpath": str(tmp_path / "run" / "checkpoints"), "best_k_models": {str(victim): 1.0}}
-    with pytest.raises(UnsafeCheckpointError, match="lists .*precious.txt.*, outside its checkpoint folder"):
+    with pytest.raises(UnsafeCheckpointError, match=r"lists .*precious\.txt.*, outside its checkpoint folder"):
         check_checkpoint_callback_paths({"callbacks": {"ModelCheckpoint{...}": state}}, tmp_path / "x.ckpt")
     state["best_k_models"] = {str(tmp_path / "run" / "checkpoints" / "epoch_001.ckpt"): 1.0}
     check_checkpoint_callback_paths({"callbacks": {"ModelCheckpoint{...}": state}}, tmp_path / "x.ckpt")
@@ -206,7 +206,7 @@ def test_a_file_that_is_not_a_checkpoint_gets_one_line_from_every_command(
     for exited in [*exits, served.value]:
         message = str(exited.code)
         assert message.startswith("error: ") and says in message and "\n" not in message
-        assert str(path) in message or case == "crafted" and str(in_run) in message
+        assert str(path) in message or (case == "crafted" and str(in_run) in message)
     assert "Traceback" not in "".join(capsys.readouterr())
     assert not (tmp_path / MARKER).exists()
     assert {p.name for p in tmp_path.iterdir()} <= {"x.ckpt", "run"}  # no sample, export or metrics file

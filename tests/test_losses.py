@@ -29,7 +29,7 @@ def test_hinge_values():
     assert loss.generator(torch.tensor([1.0, 3.0])) == -2
 
 
-@pytest.mark.parametrize("loss", LOSSES, ids=lambda l: l.name)
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda loss: loss.name)
 def test_losses_reward_the_right_player(loss):
     confident_real, confident_fake = torch.full((4,), 3.0), torch.full((4,), -3.0)
     # D is better off when it scores reals high and fakes low ...

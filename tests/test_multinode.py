@@ -6,7 +6,6 @@ the same global step on both ranks.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +31,7 @@ def node_args(data_dir: Path, run_dir: Path, seen_dir: Path) -> list[str]:
 def start_both(commands: list[list[str]], envs: list[dict[str, str]], logs: Path) -> None:
     logs.mkdir()
     processes = []
-    for rank, (command, env) in enumerate(zip(commands, envs)):
+    for rank, (command, env) in enumerate(zip(commands, envs, strict=True)):
         log = (logs / f"node{rank}.log").open("w")
         processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
     try:

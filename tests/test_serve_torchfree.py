@@ -17,7 +17,7 @@ from condgan.serve.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING_MODULES = ["torch", "torchvision", "lightning", "pytorch_lightning", "hydra", "omegaconf", "wandb",
-                    "torchmetrics", "matplotlib", "tensorboard", "onnxscript"]  # fmt: skip
+                    "torchmetrics", "matplotlib", "tensorboard", "onnxscript"]
 
 SERVE_ONNX = """
 import json, sys

@@ -13,7 +13,6 @@ from condgan.csv_logger import read_metrics
 from condgan.model import BATCHES_TRAINED
 from tests.helpers import ROOT, cli_args, compose_config
 
-
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml"))
 
 

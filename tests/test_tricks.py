@@ -34,8 +34,8 @@ def test_ema_generator_lags_the_trained_one_and_is_what_checkpoints_serve(tmp_pa
     before = [p.clone() for p in model.generator_ema.module.parameters()]
     trainer = fit(model)
     ema, live = list(model.generator_ema.module.parameters()), list(model.generator.parameters())
-    assert all(not torch.equal(a, b) for a, b in zip(ema, before))  # it moved ...
-    assert all(not torch.equal(a, b) for a, b in zip(ema, live))  # ... but is not the live generator
+    assert all(not torch.equal(a, b) for a, b in zip(ema, before, strict=True))  # it moved ...
+    assert all(not torch.equal(a, b) for a, b in zip(ema, live, strict=True))  # ... but is not the live generator
     assert model.sampling_generator is model.generator_ema.module
 
     path = tmp_path / "ema.ckpt"
@@ -45,7 +45,7 @@ def test_ema_generator_lags_the_trained_one_and_is_what_checkpoints_serve(tmp_pa
         "_target_": "condgan.networks.MLPGenerator", "latent_dim": 4, "image_shape": list(SHAPE), "hidden": [16, 32]}}}
     torch.save(ckpt, path)
     generator, _ = load_generator(path)
-    assert all(torch.equal(a, b) for a, b in zip(generator.parameters(), ema))
+    assert all(torch.equal(a, b) for a, b in zip(generator.parameters(), ema, strict=True))
 
 
 @pytest.mark.parametrize("tricks, logged", [

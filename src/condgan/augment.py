@@ -27,10 +27,8 @@ def random_shifts(
     dx = torch.randint(-max_dx, max_dx + 1, (b, 1, 1), generator=generator, device=device).to(x.device)
     rows = (torch.arange(h, device=x.device).view(1, h, 1) + dy).clamp(-1, h)  # -1 and h hit the padding
     cols = (torch.arange(w, device=x.device).view(1, 1, w) + dx).clamp(-1, w)
-    if fill is None:
-        padded = F.pad(x, (1, 1, 1, 1), mode="replicate")  # (B, C, H+2, W+2)
-    else:
-        padded = F.pad(x, (1, 1, 1, 1), value=fill)
+    edges = {"mode": "replicate"} if fill is None else {"value": fill}
+    padded = F.pad(x, (1, 1, 1, 1), **edges)  # (B, C, H+2, W+2)
     batch = torch.arange(b, device=x.device).view(b, 1, 1)
     return padded.permute(0, 2, 3, 1)[batch, rows + 1, cols + 1].permute(0, 3, 1, 2)
 

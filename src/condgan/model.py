@@ -32,7 +32,7 @@ class EMAWithWarmup:
     def __call__(self, ema_params: list[torch.Tensor], params: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
         n = float(num_averaged)
         weight = 1 - min(self.decay, (1 + n) / (10 + n))
-        for ema, new in zip(ema_params, params):
+        for ema, new in zip(ema_params, params, strict=True):
             if ema.is_floating_point():
                 ema.lerp_(new, weight)
             else:  # AveragedModel groups tensors by dtype: BatchNorm's counters are copied

@@ -61,7 +61,7 @@ def render(generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor, batc
     with eval_mode(generator):
         batches = [
             to_uint8(generator(z.to(device), y.to(device)))
-            for z, y in zip(noise.split(batch_size), labels.split(batch_size))
+            for z, y in zip(noise.split(batch_size), labels.split(batch_size), strict=True)
         ]
     return torch.cat(batches)
 

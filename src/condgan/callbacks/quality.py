@@ -76,7 +76,7 @@ class QualityMetrics(L.Callback):
             measured = measure_generator(
                 pl_module.sampling_generator, datamodule.dataset, datamodule.data_dir, datamodule.image_size,
                 self.n_per_class, self.seed, self.batch_size,
-            )  # fmt: skip
+            )
             values = {f"val/{name}": measured["model"][name] for name in METRICS}
             values |= {f"val/{name}_floor": measured["floor"][name] for name in METRICS}
         values = trainer.strategy.broadcast(values, src=0)

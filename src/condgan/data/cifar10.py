@@ -133,7 +133,7 @@ class Cifar10DataModule(InMemoryDataModule):
             data_dir=data_dir, image_size=image_size, channels=channels, class_names=CLASS_NAMES,
             num_classes=num_classes, batch_size=batch_size, val_size=val_size, num_workers=num_workers,
             pin_memory=pin_memory, split_seed=split_seed,
-        )  # fmt: skip
+        )
         self.save_hyperparameters()  # logged with the run
         self.try_download = try_download
 

@@ -285,7 +285,7 @@ class IdxDataModule(InMemoryDataModule):
             data_dir=data_dir, image_size=image_size, channels=channels,
             class_names=dataset_spec(dataset).class_names, num_classes=num_classes, batch_size=batch_size,
             val_size=val_size, num_workers=num_workers, pin_memory=pin_memory, split_seed=split_seed,
-        )  # fmt: skip
+        )
         self.save_hyperparameters()  # logged with the run
         self.dataset = dataset
         self.try_download = try_download

@@ -130,7 +130,7 @@ class ImageFolderDataModule(InMemoryDataModule):
             data_dir=data_dir, image_size=image_size, channels=channels, class_names=None, num_classes=num_classes,
             batch_size=batch_size, val_size=val_size, num_workers=num_workers, pin_memory=pin_memory,
             split_seed=split_seed,
-        )  # fmt: skip
+        )
         if test_dir is None and (test_size <= 0 or (isinstance(test_size, float) and test_size >= 1)):
             raise ValueError(
                 f"test_size={test_size} holds out no test images: set a count >= 1 or a fraction in (0, 1), "

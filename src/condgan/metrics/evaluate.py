@@ -10,8 +10,8 @@ from typing import Any
 
 from condgan.checkpoint import CheckpointError, load_generator
 from condgan.metrics.classifier import load_classifier
-from condgan.metrics.measure import measure_generator
 from condgan.metrics.files import markdown, write_metrics_files
+from condgan.metrics.measure import measure_generator
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,8 @@ def evaluate(
     """Measure ``n_per_class`` samples per class and write ``metrics.json`` / ``metrics.md`` next to the checkpoint.
 
     Dataset and image size come from the run config saved in the checkpoint; ``data_dir`` is the data root
-    on this machine (``data/``: the idx files in ``data/MNIST/raw``, the emoji in ``data/emoji``). Returns the report written to ``metrics.json``.
+    on this machine (``data/``: the idx files in ``data/MNIST/raw``, the emoji in ``data/emoji``). Returns the
+    report written to ``metrics.json``.
     """
     start = time.monotonic()
     ckpt_path = Path(ckpt_path).resolve()

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     model = train_classifier(
         args.dataset, args.data_dir, args.epochs, args.seed, args.holdout_per_class, max_shift=args.max_shift,
         input_size=args.input_size, holdout_seed=args.holdout_seed,
-    )  # fmt: skip
+    )
     train_seconds = time.monotonic() - start
     state = round_to_float16(model)
     accuracy = accuracy_on_test_split(model, args.dataset, args.data_dir)

@@ -9,10 +9,10 @@ from condgan.networks.mlp import MLPDiscriminator, MLPGenerator
 from condgan.networks.resnet import ResNetDiscriminator, ResNetGenerator
 
 __all__ = [
-    "MLPGenerator",
-    "MLPDiscriminator",
-    "DCGANGenerator",
     "DCGANDiscriminator",
-    "ResNetGenerator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
     "ResNetDiscriminator",
+    "ResNetGenerator",
 ]

@@ -1,5 +1,7 @@
 """DCGAN (Radford et al. 2016): strided transposed convolutions up, strided convolutions down."""
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -50,7 +52,7 @@ class DCGANGenerator(ConditionalGenerator):
         w = self.widths
         self.stem_norm = generator_norm(w[0], num_classes, self.cbn)
         self.blocks = nn.ModuleList(
-            UpBlock(c_in, c_out, num_classes, conditional=self.cbn) for c_in, c_out in zip(w, w[1:])
+            UpBlock(c_in, c_out, num_classes, conditional=self.cbn) for c_in, c_out in itertools.pairwise(w)
         )
         self.to_image = nn.Sequential(nn.Conv2d(base_channels, self.image_shape[0], 3, padding=1), nn.Tanh())
 
@@ -79,7 +81,7 @@ class DCGANDiscriminator(ConditionalDiscriminator):
     ):
         super().__init__(num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier)
         w = self.widths
-        self.body = nn.Sequential(*(down_block(c_in, c_out, spectral_norm) for c_in, c_out in zip(w, w[1:])))
+        self.body = nn.Sequential(*(down_block(c_in, c_out, spectral_norm) for c_in, c_out in itertools.pairwise(w)))
         self.attach_head(w[-1] * self.start**2)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,8 @@
 """SNGAN-style residual networks (Miyato et al. 2018; Miyato & Koyama 2018): up blocks with conditional
 BatchNorm in G, down blocks with spectral norm and a projection head in D."""
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -78,7 +80,7 @@ class ResNetGenerator(ConditionalGenerator):
         super().__init__(latent_dim, num_classes, image_shape, base_channels, conditioning)
         w = self.widths
         self.blocks = nn.ModuleList(
-            GBlock(c_in, c_out, num_classes, conditional=self.cbn) for c_in, c_out in zip(w, w[1:])
+            GBlock(c_in, c_out, num_classes, conditional=self.cbn) for c_in, c_out in itertools.pairwise(w)
         )
         self.to_image = nn.Sequential(
             nn.BatchNorm2d(base_channels),  # unconditional, as in SNGAN's last layer
@@ -116,7 +118,7 @@ class ResNetDiscriminator(ConditionalDiscriminator):
         self.blocks = nn.Sequential(
             *(
                 DBlock(c_in, c_out, spectral_norm, downsample=True, preactivate=i > 0)
-                for i, (c_in, c_out) in enumerate(zip(w, w[1:]))
+                for i, (c_in, c_out) in enumerate(itertools.pairwise(w))
             ),
             DBlock(w[-1], w[-1], spectral_norm, downsample=False, preactivate=True),
         )

@@ -76,7 +76,7 @@ def build_image(context: Path, base: str, tag: str, target: str | None = None) -
         *(["--target", target] if target else []), "--build-arg", f"BASE={base}",
         "--volume", f"{CA_CERTS}:{CA_CERTS}:ro", "--build-arg", f"PIP_CERT={CA_CERTS}/ca-certificates.crt",
         "--tag", tag, str(context),
-    )  # fmt: skip
+    )
 
 
 def inspect(image: str) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def start_command(root: Path, config: dict[str, Any], models: Path, *arguments: 
     return [
         "unshare", "--mount", "--propagation", "private", "sh", "-c", START, "start", str(root), str(models),
         "chroot", f"--userspec={user}", str(root), "env", "-i", *(config.get("Env") or []), *program,
-    ]  # fmt: skip
+    ]
 
 
 @contextmanager
