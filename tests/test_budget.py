@@ -1,4 +1,4 @@
-"""trainer.precision=auto: bf16-mixed where bfloat16 is native, else 32-true; an explicit choice wins."""
+"""The default budget: trainer.precision=auto (bf16 where native, an explicit choice wins), FitTime, max_time as a cap."""
 
 import logging
 
@@ -53,3 +53,8 @@ def test_fit_time_logs_where_the_wall_clock_went(run_cli):
     fit, steps = float(rows[-1]["time/fit_s"]), float(rows[-1]["time/steps_s"])
     assert 0 < steps < fit and float(rows[0]["time/fit_s"]) < fit
     assert "in training steps" in (run_dir / "train.log").read_text()
+
+
+def test_max_time_says_when_it_cut_the_budget_short(run_cli):
+    run_dir = run_cli("trainer.max_epochs=1000", "trainer.max_time=00:00:00:03", "test=false")
+    assert "trainer.max_time stopped the fit after" in (run_dir / "train.log").read_text()
