@@ -58,3 +58,12 @@ def test_fit_time_logs_where_the_wall_clock_went(run_cli):
 def test_max_time_says_when_it_cut_the_budget_short(run_cli):
     run_dir = run_cli("trainer.max_epochs=1000", "trainer.max_time=00:00:00:03", "test=false")
     assert "trainer.max_time stopped the fit after" in (run_dir / "train.log").read_text()
+
+
+@pytest.mark.parametrize("chosen", ["32-true", "bf16-mixed"])
+def test_same_seed_same_weights_per_precision(run_cli, tmp_path, chosen):
+    """A fixed budget and a seed give one result: two runs end with identical weights (and so metrics)."""
+    runs = [run_cli("trainer.max_epochs=1", "test=false", f"trainer.precision={chosen}", run_dir=tmp_path / str(i))
+            for i in range(2)]
+    first, second = (load_checkpoint(r / "checkpoints" / "last.ckpt")["state_dict"] for r in runs)
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
