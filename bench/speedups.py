@@ -18,6 +18,7 @@ from condgan.data.sources import ensure_dataset
 BF16, CHANNELS_LAST, COMPILE = "trainer.precision=bf16-mixed", "model.channels_last=true", "model.compile=true"
 VARIANTS = {  # name → config overrides
     "fp32": [],
+    "channels_last": [CHANNELS_LAST],
     "bf16-mixed": [BF16],
     "bf16-mixed + channels_last": [BF16, CHANNELS_LAST],
     "compile": [COMPILE],

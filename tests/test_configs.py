@@ -7,6 +7,7 @@ import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 
 from condgan.compat import map_gpus_flag
+from condgan.precision import resolve_precision
 from condgan.train import instantiate_group
 from tests.helpers import CONFIG_DIR, compose_config
 
@@ -26,6 +27,7 @@ def build_everything(cfg):
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     model = hydra.utils.instantiate(cfg.model)
     callbacks, loggers = instantiate_group(cfg.get("callbacks")), instantiate_group(cfg.get("logger"))
+    resolve_precision(cfg.trainer)
     trainer_cfg = map_gpus_flag(cfg.trainer)
     if trainer_cfg.get("accelerator") == "cpu" or trainer_cfg.get("strategy") is None:  # DDP/GPU need hardware
         hydra.utils.instantiate(trainer_cfg, callbacks=callbacks, logger=loggers or False)

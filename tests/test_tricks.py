@@ -110,3 +110,22 @@ def test_ema_warms_up_then_decays_at_the_configured_rate():
     ema = [torch.zeros(1)]
     update(ema, new, torch.tensor(100_000))  # late: the configured 0.999
     assert ema[0].item() == pytest.approx(0.001)
+
+
+def test_adc_gan_head_names_fakes_as_their_own_classes():
+    """ADC-GAN: 2K logits; D names a fake of class k as K + k; G's class loss is logit[K + k] − logit[k]."""
+    from condgan.networks import DCGANDiscriminator
+
+    d = DCGANDiscriminator(num_classes=10, image_shape=(1, 28, 28), base_channels=8, aux_classifier=True,
+                           aux_fake_classes=True)
+    scores, logits = d(torch.randn(4, 1, 28, 28), torch.tensor([0, 1, 2, 9]))
+    assert scores.shape == (4,) and logits.shape == (4, 20)
+    model = tiny_gan()
+    labels = torch.tensor([0, 1, 2, 9])
+    logits = torch.randn(4, 20)
+    fake_named = torch.nn.functional.cross_entropy(logits, labels + 10)
+    assert torch.allclose(model._class_loss_d(logits, logits, labels), (torch.nn.functional.cross_entropy(logits, labels) + fake_named) / 2)
+    expected = (logits[torch.arange(4), labels + 10] - logits[torch.arange(4), labels]).mean()
+    assert torch.allclose(model._class_loss_g(logits, labels), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="needs aux_classifier=true"):
+        DCGANDiscriminator(num_classes=10, image_shape=(1, 28, 28), base_channels=8, aux_fake_classes=True)

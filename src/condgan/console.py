@@ -15,18 +15,21 @@ from typing import Any, TextIO
 from lightning.pytorch.loggers import Logger, WandbLogger
 
 CONDGAN_DIR = str(Path(__file__).resolve().parent)
-ADVERTS = ("litlogger",)  # Lightning's tip to install its cloud logger, on every Trainer
+CONSOLE_NOISE = (  # kept in train.log, not worth a console line
+    "litlogger",  # Lightning's tip to install its cloud logger, on every Trainer
+    "is not supported by the model summary",  # the summary's size estimate under bf16-mixed, the default here
+)
 WANDB_NOISE = ("The anonymous setting has no effect",)  # about Lightning's argument, not something a user did
 DEPRECATIONS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 
 class ConsoleFilter(logging.Filter):
-    """On the console handlers only: drops adverts and records marked ``file_only``; the log file keeps both."""
+    """On the console handlers only: drops CONSOLE_NOISE and records marked ``file_only``; the log file keeps both."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "file_only", False):
             return False
-        return not any(text in record.getMessage() for text in ADVERTS)
+        return not any(text in record.getMessage() for text in CONSOLE_NOISE)
 
 
 def log_warning(

@@ -187,8 +187,8 @@ class ConditionalGAN(L.LightningModule):
         (d_real, real_logits), (d_fake, fake_logits) = self.discriminate(real, labels), self.discriminate(fake, labels)
         loss = self.loss.discriminator(d_real, d_fake)
         logs = {"train/d_loss": loss, "train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()}
-        if real_logits is not None:  # AC-GAN: D also learns to name the class of reals and fakes
-            logs["train/d_aux"] = (F.cross_entropy(real_logits, labels) + F.cross_entropy(fake_logits, labels)) / 2
+        if real_logits is not None:
+            logs["train/d_aux"] = self._class_loss_d(real_logits, fake_logits, labels)
             loss = loss + self.aux_weight * logs["train/d_aux"]
         if self.gp_weight:
             logs["train/gp"] = gradient_penalty(self.score, real, fake, labels)
@@ -203,9 +203,23 @@ class ConditionalGAN(L.LightningModule):
         loss = self.loss.generator(scores)
         logs = {"train/g_loss": loss}
         if logits is not None:
-            logs["train/g_aux"] = F.cross_entropy(logits, labels)
+            logs["train/g_aux"] = self._class_loss_g(logits, labels)
             loss = loss + self.aux_weight * logs["train/g_aux"]
         return loss, {k: v.detach() for k, v in logs.items()}
+
+    def _class_loss_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """D's class head on reals and fakes of ``labels``. AC-GAN (K logits): both named by their label.
+        ADC-GAN (2K logits): a fake of class k is class K + k, so the head tells them apart from reals."""
+        if real_logits.shape[1] == 2 * self.num_classes:
+            return (F.cross_entropy(real_logits, labels) + F.cross_entropy(fake_logits, labels + self.num_classes)) / 2
+        return (F.cross_entropy(real_logits, labels) + F.cross_entropy(fake_logits, labels)) / 2
+
+    def _class_loss_g(self, fake_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """G's: look like a real k to D's class head. AC-GAN's pulls fakes to where k is easiest to name (class
+        prototypes, low recall); ADC-GAN's also pushes them from "a fake of k", whose optimum matches the data."""
+        if fake_logits.shape[1] == 2 * self.num_classes:
+            return F.cross_entropy(fake_logits, labels) - F.cross_entropy(fake_logits, labels + self.num_classes)
+        return F.cross_entropy(fake_logits, labels)
 
     def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
         """Both losses on held-out reals and on fakes of the same labels (no augmentation), epoch means."""

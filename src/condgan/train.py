@@ -15,6 +15,7 @@ from condgan.compat import gan_ready_strategy, map_gpus_flag
 from condgan.config_checks import check_before_fit, check_config
 from condgan.console import quiet_console, start_wandb
 from condgan.loggers import announce_wandb, close_loggers, configure_loggers
+from condgan.precision import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and test) the configured model; returns the last value of every metric (fit's and test's) as floats."""
     quiet_console()
     check_config(cfg)  # a bad setting fails here, in one line, before any data is read
+    resolve_precision(cfg.trainer)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     save_resolved_config(cfg, cfg.paths.output_dir)

@@ -78,8 +78,11 @@ class DCGANDiscriminator(ConditionalDiscriminator):
         conditioning: str = "projection",
         spectral_norm: bool = True,
         aux_classifier: bool = False,
+        aux_fake_classes: bool = False,
     ):
-        super().__init__(num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier)
+        super().__init__(
+            num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier, aux_fake_classes
+        )
         w = self.widths
         self.body = nn.Sequential(*(down_block(c_in, c_out, spectral_norm) for c_in, c_out in itertools.pairwise(w)))
         self.attach_head(w[-1] * self.start**2)

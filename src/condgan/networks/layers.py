@@ -123,14 +123,19 @@ def projection(features: torch.Tensor, labels: torch.Tensor, embed: nn.Embedding
 
 
 class DiscriminatorHead(nn.Module):
-    """Pooled features h (B, F) → score linear(h) (+ <embed(y), h> under projection) (B,),
-    and with ``aux_classifier`` also AC-GAN class logits (B, K) (Odena et al. 2017)."""
+    """Pooled features h (B, F) → score linear(h) (+ <embed(y), h> under projection) (B,), and with
+    ``aux_classifier`` also class logits: (B, K) for AC-GAN (Odena et al. 2017), or (B, 2K) with
+    ``aux_fake_classes``, where classes K..2K-1 are "a fake of class k" (ADC-GAN, Hou et al. 2022)."""
 
-    def __init__(self, features: int, num_classes: int, *, use_projection: bool, sn: bool, aux_classifier: bool):
+    def __init__(
+        self, features: int, num_classes: int, *, use_projection: bool, sn: bool, aux_classifier: bool,
+        aux_fake_classes: bool = False,
+    ):
         super().__init__()
         self.linear = maybe_spectral_norm(nn.Linear(features, 1), sn)
         self.embed = maybe_spectral_norm(nn.Embedding(num_classes, features), sn) if use_projection else None
-        self.classifier = maybe_spectral_norm(nn.Linear(features, num_classes), sn) if aux_classifier else None
+        outputs = num_classes * (2 if aux_fake_classes else 1)
+        self.classifier = maybe_spectral_norm(nn.Linear(features, outputs), sn) if aux_classifier else None
 
     def forward(
         self, features: torch.Tensor, labels: torch.Tensor
@@ -156,15 +161,21 @@ class ConditionalDiscriminator(nn.Module):
         conditioning: str,
         spectral_norm: bool,
         aux_classifier: bool,
+        aux_fake_classes: bool = False,
     ):
         super().__init__()
         check_choice("conditioning", conditioning, ("projection", "concat"))
+        if aux_fake_classes and not aux_classifier:
+            raise ValueError("aux_fake_classes=true (ADC-GAN) needs aux_classifier=true: it widens the class head")
         self.num_classes, self.image_shape = num_classes, tuple(image_shape)
         self.start, stages = resolution_stages(self.image_shape)
         self.label_planes = LabelPlanes(num_classes) if conditioning == "concat" else None
         in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)
         self.widths = [in_channels] + [base_channels * 2**i for i in range(stages)]  # 28 px: [C(+K), b, 2b]
-        self._head_options = dict(use_projection=conditioning == "projection", sn=spectral_norm, aux_classifier=aux_classifier)
+        self._head_options = dict(
+            use_projection=conditioning == "projection", sn=spectral_norm, aux_classifier=aux_classifier,
+            aux_fake_classes=aux_fake_classes,
+        )
 
     def attach_head(self, features: int) -> None:
         self.head = DiscriminatorHead(features, self.num_classes, **self._head_options)

@@ -112,8 +112,11 @@ class ResNetDiscriminator(ConditionalDiscriminator):
         conditioning: str = "projection",
         spectral_norm: bool = True,
         aux_classifier: bool = False,
+        aux_fake_classes: bool = False,
     ):
-        super().__init__(num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier)
+        super().__init__(
+            num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier, aux_fake_classes
+        )
         w = self.widths
         self.blocks = nn.Sequential(
             *(
