@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-import pytest
-
 from bench import _report
 from bench.quality import epochs_trained, fid_over_time, read_log
 
