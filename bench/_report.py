@@ -11,7 +11,9 @@ from pathlib import Path
 import torch
 
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-HEADER = "# Benchmarks\n\nEvery number here was measured by the command shown with it; rerun it to refresh its section.\n"
+HEADER = (
+    "# Benchmarks\n\nEvery number here was measured by the command shown with it; rerun it to refresh its section.\n"
+)
 
 
 def machine() -> str:

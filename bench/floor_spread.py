@@ -29,8 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def floor_for_seed(dataset: str, data_dir: str, recipe: dict, seed: int, n_per_class: int) -> dict[str, float]:
     """Train the recipe with ``seed`` (and holdout seed ``seed``); its test accuracy and floor metrics."""
     model = train_classifier(
-        dataset, data_dir, recipe["epochs"], seed, recipe["holdout_per_class"], max_shift=recipe["max_shift"],
-        input_size=recipe.get("input_size", 28), holdout_seed=seed,
+        dataset,
+        data_dir,
+        recipe["epochs"],
+        seed,
+        recipe["holdout_per_class"],
+        max_shift=recipe["max_shift"],
+        input_size=recipe.get("input_size", 28),
+        holdout_seed=seed,
     )
     round_to_float16(model)  # measured as it would be shipped
     size = native_image_size(dataset)

@@ -75,7 +75,9 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
     for experiment in args.experiments:
         label = " ".join([experiment, *args.override])
-        run_dir, seconds = train(experiment, [f"experiment={experiment}", f"paths.data_dir={args.data_dir}", *args.override])
+        run_dir, seconds = train(
+            experiment, [f"experiment={experiment}", f"paths.data_dir={args.data_dir}", *args.override]
+        )
         report = evaluate(run_dir / "checkpoints" / "last.ckpt", args.data_dir, n_per_class=1000)
         model, floor, log = report["model"], report["floor"], read_log(run_dir)
         fit_s, steps_s = last(log, "time/fit_s"), last(log, "time/steps_s")

@@ -42,7 +42,10 @@ def main() -> None:
         baseline = None
         for name in args.variants:
             cfg = compose_config(
-                args.data_dir, f"trainer.accelerator={args.accelerator}", f"datamodule.batch_size={batch}", *VARIANTS[name]
+                args.data_dir,
+                f"trainer.accelerator={args.accelerator}",
+                f"datamodule.batch_size={batch}",
+                *VARIANTS[name],
             )
             torch.manual_seed(0)
             images_per_s = args.steps * batch / time_condgan(cfg, args.warmup, args.steps)

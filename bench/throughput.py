@@ -104,9 +104,15 @@ def time_condgan(cfg, warmup: int, steps: int) -> float:
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     timer = StepTimer(warmup)
     trainer = L.Trainer(
-        accelerator=cfg.trainer.accelerator, devices=1, precision=cfg.trainer.precision, max_epochs=1,
-        limit_train_batches=warmup + steps, limit_val_batches=0,
-        logger=False, enable_checkpointing=False, enable_model_summary=False,
+        accelerator=cfg.trainer.accelerator,
+        devices=1,
+        precision=cfg.trainer.precision,
+        max_epochs=1,
+        limit_train_batches=warmup + steps,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
         callbacks=[timer, hydra.utils.instantiate(cfg.callbacks.rich_progress_bar)],
         log_every_n_steps=cfg.trainer.log_every_n_steps,
     )

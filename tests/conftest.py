@@ -93,6 +93,7 @@ def untrained_family_checkpoint(request, tmp_path_factory) -> Path:
 @pytest.fixture
 def run_script(monkeypatch):
     """Run a root command in this process: ``run_script("generate", "ckpt_path=...", "out=...")``."""
+
     def _run(script: str, *overrides: str) -> None:
         module = importlib.import_module(script)  # the repository's eval.py / generate.py
         monkeypatch.setattr(sys, "argv", [f"{script}.py", *overrides])
@@ -122,8 +123,15 @@ def chromium(tmp_path, monkeypatch):
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
         "--window-size=1280,1000",
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # any other host fails: no CDN can help
     ):

@@ -14,7 +14,9 @@ def write_metrics(run_dir: Path, rows: list[tuple]) -> None:
 
 def test_epochs_and_fid_over_the_fit_wall_clock(tmp_path):
     # val/fid every other epoch; FitTime logs the fit's seconds at each epoch end
-    write_metrics(tmp_path, [(0, 10, "", ""), (0, 20, 12.5, ""), (1, 40, "", 30.0), (1, 40, 25.0, ""), (2, 60, 37.5, "")])
+    write_metrics(
+        tmp_path, [(0, 10, "", ""), (0, 20, 12.5, ""), (1, 40, "", 30.0), (1, 40, 25.0, ""), (2, 60, 37.5, "")]
+    )
     log = read_log(tmp_path)
     assert epochs_trained(log) == 3
     assert fid_over_time(log) == ([25.0], [30.0])

@@ -12,7 +12,11 @@ from condgan.checkpoint import load_checkpoint
 
 @pytest.mark.parametrize(
     "flags, expected",
-    [("fpu avx2 avx512f avx512_bf16", "bf16-mixed"), ("fpu amx_bf16 amx_tile", "bf16-mixed"), ("fpu avx2 avx512f", "32-true")],
+    [
+        ("fpu avx2 avx512f avx512_bf16", "bf16-mixed"),
+        ("fpu amx_bf16 amx_tile", "bf16-mixed"),
+        ("fpu avx2 avx512f", "32-true"),
+    ],
 )
 def test_auto_reads_the_cpu_flags(flags, expected, tmp_path, monkeypatch, caplog):
     cpuinfo = tmp_path / "cpuinfo"
@@ -63,7 +67,9 @@ def test_max_time_says_when_it_cut_the_budget_short(run_cli):
 @pytest.mark.parametrize("chosen", ["32-true", "bf16-mixed"])
 def test_same_seed_same_weights_per_precision(run_cli, tmp_path, chosen):
     """A fixed budget and a seed give one result: two runs end with identical weights (and so metrics)."""
-    runs = [run_cli("trainer.max_epochs=1", "test=false", f"trainer.precision={chosen}", run_dir=tmp_path / str(i))
-            for i in range(2)]
+    runs = [
+        run_cli("trainer.max_epochs=1", "test=false", f"trainer.precision={chosen}", run_dir=tmp_path / str(i))
+        for i in range(2)
+    ]
     first, second = (load_checkpoint(r / "checkpoints" / "last.ckpt")["state_dict"] for r in runs)
     assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)

@@ -31,17 +31,25 @@ def run_py(monkeypatch, data_dir: Path, run_dir: Path, *overrides: str, full_err
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("datamodule.batch_size=abc", "datamodule.batch_size=abc is not a whole number: pass a whole number, e.g. "
-         "datamodule.batch_size=64"),
+        (
+            "datamodule.batch_size=abc",
+            "datamodule.batch_size=abc is not a whole number: pass a whole number, e.g. datamodule.batch_size=64",
+        ),
         ("datamodule.batch_size=true", "datamodule.batch_size=true is not a whole number"),
-        ("model.optimizer_g.lr=-1", "model.optimizer_g.lr=-1 is negative: a learning rate must be 0 or more, e.g. "
-         "model.optimizer_g.lr=2e-4"),
-        ("model.optimizer_d.betas=[1.5,0.9]", "model.optimizer_d.betas=[1.5, 0.9] is refused by torch.optim.Adam: "
-         "Invalid beta parameter at index 0: 1.5"),
+        (
+            "model.optimizer_g.lr=-1",
+            "model.optimizer_g.lr=-1 is negative: a learning rate must be 0 or more, e.g. model.optimizer_g.lr=2e-4",
+        ),
+        (
+            "model.optimizer_d.betas=[1.5,0.9]",
+            "model.optimizer_d.betas=[1.5, 0.9] is refused by torch.optim.Adam: Invalid beta parameter at index 0: 1.5",
+        ),
         ("+model.optimizer_d.weight_decay=-1", "model.optimizer_d.weight_decay=-1 is refused by torch.optim.Adam"),
         ("trainer.max_epochs=ten", "trainer.max_epochs=ten is not a whole number or null"),
-        ("model.generator.conditioning=7", "model.generator.conditioning=7 is not text: pass text, e.g. "
-         "model.generator.conditioning=cbn"),
+        (
+            "model.generator.conditioning=7",
+            "model.generator.conditioning=7 is not text: pass text, e.g. model.generator.conditioning=cbn",
+        ),
         ("model.d_steps_per_g=0", "d_steps_per_g must be >= 1, got 0"),  # the constructor's own check, unwrapped
     ],
 )

@@ -52,7 +52,10 @@ def test_every_group_option_composes(group, option, tmp_path):
 
 def test_assignment_overrides_apply(tmp_path):
     cfg = compose_config(
-        "experiment=train_mnist_gan.yaml", "trainer.max_epochs=20", "datamodule.batch_size=32", "trainer.gpus=0",
+        "experiment=train_mnist_gan.yaml",
+        "trainer.max_epochs=20",
+        "datamodule.batch_size=32",
+        "trainer.gpus=0",
         output_dir=tmp_path,
     )
     assert cfg.trainer.max_epochs == 20 and cfg.datamodule.batch_size == 32 and cfg.datamodule.image_size == 32

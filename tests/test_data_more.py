@@ -301,9 +301,15 @@ def test_idx_datamodule_checks_channels_and_classes() -> None:
 
 def test_fast_dev_run_on_image_folder(run_cli, tiny_folder: Path) -> None:
     run_dir = run_cli(
-        "datamodule=image_folder", f"datamodule.data_dir={tiny_folder}", "datamodule.num_classes=3",
-        "datamodule.image_size=32", "datamodule.test_size=2", "datamodule.val_size=2", "datamodule.batch_size=2",
-        "model=dcgan", "debug=fast_dev_run",
+        "datamodule=image_folder",
+        f"datamodule.data_dir={tiny_folder}",
+        "datamodule.num_classes=3",
+        "datamodule.image_size=32",
+        "datamodule.test_size=2",
+        "datamodule.val_size=2",
+        "datamodule.batch_size=2",
+        "model=dcgan",
+        "debug=fast_dev_run",
         # The quality metrics measure MNIST-style data sets only; the sample grid shows the RGB samples.
         "callbacks=none",
         "+callbacks.sample_grid={_target_: condgan.callbacks.SampleGrid, dirpath: '${paths.output_dir}/samples'}",

@@ -17,8 +17,12 @@ from tests.helpers import cli_args, run_child
 pytestmark = pytest.mark.e2e
 LOGGERS = ("default", "csv", "wandb", "tensorboard", "many", "null")
 WRITES = {  # logger option → what it leaves in the run folder
-    "default": {"csv", "wandb"}, "csv": {"csv"}, "wandb": {"wandb"}, "tensorboard": {"tensorboard"},
-    "many": {"csv", "wandb", "tensorboard"}, "null": set(),
+    "default": {"csv", "wandb"},
+    "csv": {"csv"},
+    "wandb": {"wandb"},
+    "tensorboard": {"tensorboard"},
+    "many": {"csv", "wandb", "tensorboard"},
+    "null": set(),
 }
 STALE = "checkpoints/.last.ckpt.k1ll3d_9.tmp"  # what a kill -9 during a checkpoint write leaves
 
@@ -134,8 +138,13 @@ def test_killed_run_resumed_into_its_folder_has_every_row(tiny_env, tiny_data_di
     """kill -9 mid-epoch with the default logger, then `ckpt_path=<run>/checkpoints/last.ckpt hydra.run.dir=<run>`."""
     run_dir = tmp_path / "run"
     last = run_dir / "checkpoints" / "last.ckpt"
-    args = cli_args(tiny_data_dir, run_dir, "logger=default", "trainer.max_epochs=1000",
-                    "callbacks.timed_checkpoint.every_n_minutes=0.0005")  # last.ckpt every 30 ms
+    args = cli_args(
+        tiny_data_dir,
+        run_dir,
+        "logger=default",
+        "trainer.max_epochs=1000",
+        "callbacks.timed_checkpoint.every_n_minutes=0.0005",
+    )  # last.ckpt every 30 ms
     child = subprocess.Popen([sys.executable, *args], env=tiny_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120

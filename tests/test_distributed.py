@@ -52,9 +52,16 @@ def test_optuna_sweep_writes_trial_summary(tiny_mnist, child_env, tmp_path):
 
     sweep_dir = tmp_path / "sweep"
     args = cli_args(
-        tiny_mnist, tmp_path / "unused", "hparams_search=mnist_optuna", "hydra.sweeper.n_trials=2",
-        "hydra.sweeper.sampler.n_startup_trials=2", f"hydra.sweep.dir={sweep_dir}", "debug=fast_dev_run",
-        "callbacks=none", "optimized_metric=val/d_loss", "--multirun",
+        tiny_mnist,
+        tmp_path / "unused",
+        "hparams_search=mnist_optuna",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        f"hydra.sweep.dir={sweep_dir}",
+        "debug=fast_dev_run",
+        "callbacks=none",
+        "optimized_metric=val/d_loss",
+        "--multirun",
     )
     done = subprocess.run([sys.executable, *args], env=child_env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

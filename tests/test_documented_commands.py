@@ -32,8 +32,12 @@ NOT_HERE = {  # a token of the command → why it cannot run here (the test show
     "trainer=gpu": "needs a GPU; CI has none (trainer=default and trainer=cpu run the same code)",
     "trainer=ddp": "needs GPUs; trainer=ddp_cpu runs the same DDP code on CPU processes (tested here)",
 }
-SHRINK = ("trainer.max_epochs=1", "++trainer.limit_train_batches=2", "++trainer.limit_val_batches=1",
-          "++trainer.limit_test_batches=1")
+SHRINK = (
+    "trainer.max_epochs=1",
+    "++trainer.limit_train_batches=2",
+    "++trainer.limit_val_batches=1",
+    "++trainer.limit_test_batches=1",
+)
 SHRUNK_KEYS = ("trainer.max_epochs=", "hydra.sweeper.n_trials=")  # replaced by SHRINK and the 2-trial sweep
 
 
@@ -63,7 +67,9 @@ def documented_commands() -> list[DocCommand]:
             if line.rstrip().endswith("\\"):
                 continue
             words, text, pending = pending.split(), pending, ""
-            if (words[:1] == ["python"] and words[1:2] and words[1] in SCRIPTS) or (words[:1] and words[0] in ENTRY_POINTS[1:]):
+            if (words[:1] == ["python"] and words[1:2] and words[1] in SCRIPTS) or (
+                words[:1] and words[0] in ENTRY_POINTS[1:]
+            ):
                 commands.append(DocCommand(f"{doc.relative_to(ROOT)}:{start}", tuple(shlex.split(text, comments=True))))
     return commands
 
@@ -74,8 +80,11 @@ def reason_not_here(command: DocCommand) -> str | None:
 
 COMMANDS = documented_commands()
 PARAMS = [
-    pytest.param(c, id=f"{c.where} {' '.join(c.tokens)[:60]}",
-                 marks=[pytest.mark.skip(reason=why)] if (why := reason_not_here(c)) else [])
+    pytest.param(
+        c,
+        id=f"{c.where} {' '.join(c.tokens)[:60]}",
+        marks=[pytest.mark.skip(reason=why)] if (why := reason_not_here(c)) else [],
+    )
     for c in COMMANDS
 ]
 
@@ -107,7 +116,9 @@ def placeholders_filled(tokens: tuple[str, ...], run_dir: Path) -> list[str]:
     best = next((run_dir / "checkpoints").glob("epoch_*.ckpt")).stem
     filled = []
     for token in tokens:
-        token = token.replace("logs/runs/<date>/<time>", str(run_dir)).replace("ckpt_path=...", f"ckpt_path={run_dir}/checkpoints/last.ckpt")
+        token = token.replace("logs/runs/<date>/<time>", str(run_dir)).replace(
+            "ckpt_path=...", f"ckpt_path={run_dir}/checkpoints/last.ckpt"
+        )
         token = re.sub(r"(?<![/\w])checkpoints/", f"{run_dir}/checkpoints/", token)
         filled.append(re.sub(r"epoch_\d{3}", best, token))
     return filled
@@ -122,7 +133,11 @@ def test_documented_command_runs(command: DocCommand, tiny_run, tiny_env, tiny_d
     if command.script == "run.py":
         args = [a for a in args if not a.startswith(SHRUNK_KEYS)] + [*data_overrides(tiny_data_dir), *SHRINK]
         multirun = "-m" in args or "--multirun" in args
-        args += [f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.sweeper.n_trials=2"] if multirun else [f"hydra.run.dir={tmp_path / 'run'}"]
+        args += (
+            [f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.sweeper.n_trials=2"]
+            if multirun
+            else [f"hydra.run.dir={tmp_path / 'run'}"]
+        )
     elif command.script == "eval.py":
         args.append(f"paths.data_dir={tiny_data_dir}")
     run_child([sys.executable, *args[1:]], tiny_env, timeout=600, cwd=tmp_path)
@@ -149,7 +164,9 @@ def check_server(args: list[str], env: dict[str, str], tmp_path: Path) -> None:
     args = [a if not a.startswith("host=") else "host=127.0.0.1" for a in args if not a.startswith("port=")]
     executable = Path(sys.executable).with_name("condgan-serve")  # the console script pip installed
     with (tmp_path / "server.log").open("w+b") as log:
-        process = subprocess.Popen([str(executable), *args[1:], f"port={port}"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(executable), *args[1:], f"port={port}"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_until_healthy(url, process, 120, log)

@@ -78,8 +78,11 @@ def tiny_list(tmp_path: Path, monkeypatch) -> Path:
 
 def test_the_list_keeps_fully_qualified_picture_emoji_without_skin_tones(tiny_list: Path) -> None:
     assert [e.path for e in emoji.read_emoji_list(tiny_list)] == [
-        "smileys_emotion/1f600.png", "smileys_emotion/263a_fe0f.png", "people_body/1f44b.png",
-        "people_body/1f468_200d_1f469_200d_1f467.png", "flags/1f1eb_1f1f7.png",
+        "smileys_emotion/1f600.png",
+        "smileys_emotion/263a_fe0f.png",
+        "people_body/1f44b.png",
+        "people_body/1f468_200d_1f469_200d_1f467.png",
+        "flags/1f1eb_1f1f7.png",
     ]
     assert tuple(sorted(emoji.GROUPS.values())) == emoji.CLASS_NAMES and len(emoji.CLASS_NAMES) == 9
 
@@ -177,8 +180,12 @@ def emoji_root(tmp_path_factory) -> Path:
     chosen = [item for items in by_group.values() for item in items[:PER_CLASS]]
     names = {v: k for k, v in emoji.GROUPS.items()}
     lines = [
-        line for item in chosen
-        for line in (f"# group: {names[item.group]}", f"{' '.join(f'{c:X}' for c in item.codepoints)} ; fully-qualified")
+        line
+        for item in chosen
+        for line in (
+            f"# group: {names[item.group]}",
+            f"{' '.join(f'{c:X}' for c in item.codepoints)} ; fully-qualified",
+        )
     ]
     list_path = root / "emoji-test.txt"
     list_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -234,10 +241,15 @@ def trained_emoji_run(emoji_root: Path, tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("WANDB_MODE", "offline")
         return run_emoji(
-            emoji_root, tmp_path_factory.mktemp("emoji_run"), monkeypatch,
-            "++trainer.limit_train_batches=2", "++trainer.limit_val_batches=1", "trainer.max_epochs=1",
+            emoji_root,
+            tmp_path_factory.mktemp("emoji_run"),
+            monkeypatch,
+            "++trainer.limit_train_batches=2",
+            "++trainer.limit_val_batches=1",
+            "trainer.max_epochs=1",
             "callbacks.quality_metrics.n_per_class=8",
-            "datamodule.batch_size=32", "trainer.accelerator=cpu",
+            "datamodule.batch_size=32",
+            "trainer.accelerator=cpu",
         )
 
 
@@ -264,8 +276,13 @@ def test_generate_export_and_serve_the_emoji_model(trained_emoji_run: Path, tmp_
 
 
 def test_class_names_of_an_emoji_config_need_no_data() -> None:
-    config = {"datamodule": {"_target_": "condgan.data.image_folder.ImageFolderDataModule", "data_dir": "/nowhere",
-                             "dataset": "emoji"}}
+    config = {
+        "datamodule": {
+            "_target_": "condgan.data.image_folder.ImageFolderDataModule",
+            "data_dir": "/nowhere",
+            "dataset": "emoji",
+        }
+    }
     assert class_names(config, 9) == list(emoji.CLASS_NAMES)
 
 

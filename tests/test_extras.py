@@ -7,8 +7,17 @@ from pathlib import Path
 from tests.helpers import cli_args
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS_ONLY = ["fastapi", "fastapi_offline", "uvicorn", "onnx", "onnxscript", "onnxruntime", "optuna", "selenium",
-               "hydra_plugins.hydra_optuna_sweeper"]
+EXTRAS_ONLY = [
+    "fastapi",
+    "fastapi_offline",
+    "uvicorn",
+    "onnx",
+    "onnxscript",
+    "onnxruntime",
+    "optuna",
+    "selenium",
+    "hydra_plugins.hydra_optuna_sweeper",
+]
 
 
 def python(*args: str, **kwargs) -> subprocess.CompletedProcess:

@@ -79,7 +79,9 @@ def test_truncation_redraws_every_value_outside_it_reproducibly():
 
 
 def test_truncated_samples_from_the_command_line(run_script, untrained_checkpoint, tmp_path):
-    run_script("generate", f"ckpt_path={untrained_checkpoint}", "n_per_class=2", "truncation=0.5", f"out={tmp_path / 't.npz'}")
+    run_script(
+        "generate", f"ckpt_path={untrained_checkpoint}", "n_per_class=2", "truncation=0.5", f"out={tmp_path / 't.npz'}"
+    )
     generator, _ = load_generator(untrained_checkpoint)
     expected, _ = sample_per_class(generator, 2, seed=0, truncation=0.5)
     assert np.array_equal(np.load(tmp_path / "t.npz")["images"], expected.numpy())
@@ -126,7 +128,9 @@ def test_missing_and_truncated_checkpoints_fail_with_the_fix(run_script, untrain
 def test_command_line_exit_status_and_message(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "generate.py"), f"ckpt_path={tmp_path / 'nope.ckpt'}"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: Checkpoint not found") and "Traceback" not in result.stderr

@@ -19,23 +19,39 @@ MARKER = "pwned.txt"  # what every crafted config tries to create, relative to t
 def crafted_generator_configs(marker: Path) -> dict[str, tuple[dict, str]]:
     """name: (the model.generator config of a crafted checkpoint, what the refusal says)."""
     names_code = "which is not a condgan network"
-    dcgan = {"_target_": "condgan.networks.DCGANGenerator", "latent_dim": 100, "num_classes": 10,
-             "image_shape": [1, 28, 28], "base_channels": 32, "conditioning": "concat"}
+    dcgan = {
+        "_target_": "condgan.networks.DCGANGenerator",
+        "latent_dim": 100,
+        "num_classes": 10,
+        "image_shape": [1, 28, 28],
+        "base_channels": 32,
+        "conditioning": "concat",
+    }
     opener = {"_target_": "builtins.open", "_args_": [str(marker), "w"]}
     return {
         "builtins.open": (opener, f"names builtins.open, {names_code}"),
-        "torch.save": ({"_target_": "torch.save", "_args_": [{"x": 1}, str(marker)]}, f"names torch.save, {names_code}"),
+        "torch.save": (
+            {"_target_": "torch.save", "_args_": [{"x": 1}, str(marker)]},
+            f"names torch.save, {names_code}",
+        ),
         "subprocess.run": ({"_target_": "subprocess.run", "_args_": [["touch", str(marker)]]}, "subprocess.run"),
         "os.system": ({"_target_": "os.system", "_args_": [f"touch {marker}"]}, f"names os.system, {names_code}"),
         "nested _target_": ({**dcgan, "conditioning": opener}, "has model.generator.conditioning._target_"),
         "_partial_ in a kwarg": (
-            {**dcgan, "conditioning": {**opener, "_partial_": True}}, "has model.generator.conditioning._target_"
+            {**dcgan, "conditioning": {**opener, "_partial_": True}},
+            "has model.generator.conditioning._target_",
         ),
         "_partial_ on the network": ({**dcgan, "_partial_": True}, "has model.generator._partial_"),
         "_args_ on the network": ({**dcgan, "_args_": [str(marker)]}, "has model.generator._args_"),
         "_recursive_": ({**dcgan, "_recursive_": False}, "has model.generator._recursive_"),
-        "a network outside the allow-list": ({"_target_": "torch.nn.Linear", "_args_": [1, 1]}, "names torch.nn.Linear"),
-        "a tensor for a size": ({**dcgan, "latent_dim": torch.tensor(100)}, "holds a Tensor at model.generator.latent_dim"),
+        "a network outside the allow-list": (
+            {"_target_": "torch.nn.Linear", "_args_": [1, 1]},
+            "names torch.nn.Linear",
+        ),
+        "a tensor for a size": (
+            {**dcgan, "latent_dim": torch.tensor(100)},
+            "holds a Tensor at model.generator.latent_dim",
+        ),
     }
 
 
@@ -99,19 +115,28 @@ def command_line(entry_point: str, ckpt: Path, tmp_path: Path, data_dir: Path) -
     """The command a user types for ``entry_point``, given the checkpoint ``ckpt``."""
     serve = Path(sys.executable).with_name("condgan-serve")
     return {
-        "generate.py": [sys.executable, str(ROOT / "generate.py"), f"ckpt_path={ckpt}", "digit=5", "n=4", "out=five.png"],
+        "generate.py": [
+            sys.executable,
+            str(ROOT / "generate.py"),
+            f"ckpt_path={ckpt}",
+            "digit=5",
+            "n=4",
+            "out=five.png",
+        ],
         "eval.py": [sys.executable, str(ROOT / "eval.py"), f"ckpt_path={ckpt}", f"paths.data_dir={data_dir}"],
         "export.py": [sys.executable, str(ROOT / "export.py"), f"ckpt_path={ckpt}", "format=onnx"],
         "condgan-serve": [str(serve), f"ckpt_path={ckpt}", "port=8765"],
         "report.py": [sys.executable, str(ROOT / "report.py"), f"run_dir={ckpt.parent.parent}"],
         "run.py (resume)": [
-            sys.executable, *cli_args(data_dir, tmp_path / "resumed", f"ckpt_path={ckpt}", "trainer.max_epochs=1"),
+            sys.executable,
+            *cli_args(data_dir, tmp_path / "resumed", f"ckpt_path={ckpt}", "trainer.max_epochs=1"),
         ],
     }[entry_point]
 
 
 ENTRY_POINTS = [  # ~5 s of CPU each, mostly imports: two in the fast suite, the rest in-process there (below)
-    "generate.py", "run.py (resume)",
+    "generate.py",
+    "run.py (resume)",
     *(pytest.param(name, marks=pytest.mark.slow) for name in ("eval.py", "export.py", "condgan-serve", "report.py")),
 ]
 
@@ -126,8 +151,12 @@ def test_every_command_refuses_a_crafted_checkpoint_in_one_line(
     before = files_under(tmp_path)
     env = {key: value for key, value in child_env.items() if key != "HYDRA_FULL_ERROR"}
     done = subprocess.run(
-        command_line(entry_point, ckpt, tmp_path, tiny_mnist), cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=300,
+        command_line(entry_point, ckpt, tmp_path, tiny_mnist),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 1, done.stderr[-3000:]
     assert done.stderr.strip().splitlines()[-1] == (
@@ -220,8 +249,17 @@ def resumable_checkpoint(folder: Path) -> Path:
     cfg = compose_config("trainer.accelerator=cpu", "datamodule.image_size=28", output_dir=folder)
     model = hydra.utils.instantiate(cfg.model)
     path = folder / "resumable.ckpt"
-    torch.save({"hyper_parameters": OmegaConf.to_container(cfg, resolve=True), "state_dict": model.state_dict(),
-                "epoch": 0, "global_step": 0, "loops": {}, "optimizer_states": []}, path)
+    torch.save(
+        {
+            "hyper_parameters": OmegaConf.to_container(cfg, resolve=True),
+            "state_dict": model.state_dict(),
+            "epoch": 0,
+            "global_step": 0,
+            "loops": {},
+            "optimizer_states": [],
+        },
+        path,
+    )
     return path
 
 

@@ -116,7 +116,9 @@ def test_knn_manifolds_match_brute_force():
         return [sorted(float((p - q).norm()) for q in points)[k] for p in points]  # [0] is the point itself
 
     def coverage(points: torch.Tensor, centres: torch.Tensor, radii: list[float]) -> float:
-        return sum(any(float((p - c).norm()) <= r for c, r in zip(centres, radii, strict=True)) for p in points) / len(points)
+        return sum(any(float((p - c).norm()) <= r for c, r in zip(centres, radii, strict=True)) for p in points) / len(
+            points
+        )
 
     assert knn_radii(real).tolist() == pytest.approx(kth_radius(real), rel=1e-5)
     precision = manifold_coverage(fake, real, knn_radii(real))

@@ -18,14 +18,25 @@ from tests.helpers import ROOT
 
 pytestmark = pytest.mark.e2e
 TWO_NODES = ("trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2")
-TINY = ("datamodule.val_size=64", "trainer.max_epochs=1", "++trainer.limit_train_batches=3",
-        "++trainer.limit_val_batches=1", "++trainer.limit_test_batches=1")
+TINY = (
+    "datamodule.val_size=64",
+    "trainer.max_epochs=1",
+    "++trainer.limit_train_batches=3",
+    "++trainer.limit_val_batches=1",
+    "++trainer.limit_test_batches=1",
+)
 
 
 def node_args(data_dir: Path, run_dir: Path, seen_dir: Path) -> list[str]:
     """run.py's arguments as docs/scaling.md writes them, on the tiny data, recording what each rank saw."""
-    return [*TWO_NODES, f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}", *TINY,
-            "+callbacks.seen._target_=tests.helpers.callbacks.RecordSeenImages", f"+callbacks.seen.dirpath={seen_dir}"]
+    return [
+        *TWO_NODES,
+        f"hydra.run.dir={run_dir}",
+        f"paths.data_dir={data_dir}",
+        *TINY,
+        "+callbacks.seen._target_=tests.helpers.callbacks.RecordSeenImages",
+        f"+callbacks.seen.dirpath={seen_dir}",
+    ]
 
 
 def start_both(commands: list[list[str]], envs: list[dict[str, str]], logs: Path) -> None:
@@ -57,8 +68,18 @@ def check_world(run_dir: Path, seen_dir: Path) -> None:
 def test_torchrun_two_nodes_on_loopback(tiny_env, tiny_data_dir, tmp_path):
     run_dir, seen_dir, port = tmp_path / "run", tmp_path / "seen", free_loopback_port()
     commands = [
-        [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1", f"--node-rank={rank}",
-         "--master-addr=127.0.0.1", f"--master-port={port}", "run.py", *node_args(tiny_data_dir, run_dir, seen_dir)]
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nnodes=2",
+            "--nproc-per-node=1",
+            f"--node-rank={rank}",
+            "--master-addr=127.0.0.1",
+            f"--master-port={port}",
+            "run.py",
+            *node_args(tiny_data_dir, run_dir, seen_dir),
+        ]
         for rank in (0, 1)
     ]
     start_both(commands, [tiny_env, tiny_env], tmp_path / "logs")
@@ -67,9 +88,17 @@ def test_torchrun_two_nodes_on_loopback(tiny_env, tiny_data_dir, tmp_path):
 
 def test_slurm_two_tasks_on_loopback(tiny_env, tiny_data_dir, tmp_path):
     run_dir, seen_dir, port = tmp_path / "run", tmp_path / "seen", free_loopback_port()
-    slurm = {"SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "1", "SLURM_NNODES": "2", "SLURM_JOB_ID": "4242",
-             "SLURM_JOB_NAME": "condgan", "SLURM_NODELIST": "127.0.0.1", "MASTER_ADDR": "127.0.0.1",
-             "MASTER_PORT": str(port), "SLURM_LOCALID": "0"}
+    slurm = {
+        "SLURM_NTASKS": "2",
+        "SLURM_NTASKS_PER_NODE": "1",
+        "SLURM_NNODES": "2",
+        "SLURM_JOB_ID": "4242",
+        "SLURM_JOB_NAME": "condgan",
+        "SLURM_NODELIST": "127.0.0.1",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+        "SLURM_LOCALID": "0",
+    }
     envs = [{**tiny_env, **slurm, "SLURM_PROCID": str(rank), "SLURM_NODEID": str(rank)} for rank in (0, 1)]
     command = [sys.executable, "run.py", *node_args(tiny_data_dir, run_dir, seen_dir)]
     start_both([command, command], envs, tmp_path / "logs")

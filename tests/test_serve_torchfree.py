@@ -16,8 +16,19 @@ from condgan.sampling import latent_noise, sample
 from condgan.serve.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINING_MODULES = ["torch", "torchvision", "lightning", "pytorch_lightning", "hydra", "omegaconf", "wandb",
-                    "torchmetrics", "matplotlib", "tensorboard", "onnxscript"]
+TRAINING_MODULES = [
+    "torch",
+    "torchvision",
+    "lightning",
+    "pytorch_lightning",
+    "hydra",
+    "omegaconf",
+    "wandb",
+    "torchmetrics",
+    "matplotlib",
+    "tensorboard",
+    "onnxscript",
+]
 
 SERVE_ONNX = """
 import json, sys

@@ -56,7 +56,10 @@ def test_resume_continues_counters_and_history(run_cli, tmp_path):
     assert steps_per_epoch > 0
 
     second = run_cli(
-        "trainer.max_epochs=2", "test=false", f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}", run_dir=tmp_path / "second"
+        "trainer.max_epochs=2",
+        "test=false",
+        f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}",
+        run_dir=tmp_path / "second",
     )
     ckpt2 = load_checkpoint(second / "checkpoints" / "last.ckpt")
     assert ckpt2["epoch"] == 1 and ckpt2["global_step"] == 2 * steps_per_epoch
@@ -92,7 +95,10 @@ def test_killed_run_resumes_from_last_complete_checkpoint(tiny_mnist, child_env,
     run_dir = tmp_path / "killed"
     last = run_dir / "checkpoints" / "last.ckpt"
     args = cli_args(
-        tiny_mnist, run_dir, "trainer.max_epochs=1000", "callbacks.timed_checkpoint.every_n_minutes=0.0005"  # 30 ms
+        tiny_mnist,
+        run_dir,
+        "trainer.max_epochs=1000",
+        "callbacks.timed_checkpoint.every_n_minutes=0.0005",  # 30 ms
     )
     child = subprocess.Popen([sys.executable, *args], env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -106,7 +112,9 @@ def test_killed_run_resumes_from_last_complete_checkpoint(tiny_mnist, child_env,
         child.wait()
     ckpt = load_checkpoint(last)  # complete: never a half-written file
     killed_epoch = ckpt["epoch"]
-    resumed = run_cli(f"ckpt_path={last}", f"trainer.max_epochs={killed_epoch + 2}", "test=false", run_dir=tmp_path / "resumed")
+    resumed = run_cli(
+        f"ckpt_path={last}", f"trainer.max_epochs={killed_epoch + 2}", "test=false", run_dir=tmp_path / "resumed"
+    )
     assert load_checkpoint(resumed / "checkpoints" / "last.ckpt")["global_step"] > ckpt["global_step"]
 
 

@@ -41,19 +41,30 @@ def test_ema_generator_lags_the_trained_one_and_is_what_checkpoints_serve(tmp_pa
     path = tmp_path / "ema.ckpt"
     trainer.save_checkpoint(path)
     ckpt = torch.load(path, weights_only=True)
-    ckpt["hyper_parameters"] = {"model": {"generator": {
-        "_target_": "condgan.networks.MLPGenerator", "latent_dim": 4, "image_shape": list(SHAPE), "hidden": [16, 32]}}}
+    ckpt["hyper_parameters"] = {
+        "model": {
+            "generator": {
+                "_target_": "condgan.networks.MLPGenerator",
+                "latent_dim": 4,
+                "image_shape": list(SHAPE),
+                "hidden": [16, 32],
+            }
+        }
+    }
     torch.save(ckpt, path)
     generator, _ = load_generator(path)
     assert all(torch.equal(a, b) for a, b in zip(generator.parameters(), ema, strict=True))
 
 
-@pytest.mark.parametrize("tricks, logged", [
-    ({"gp_weight": 10.0, "loss": HingeLoss()}, "train/gp"),
-    ({"r1_gamma": 1.0}, "train/r1"),
-    ({"discriminator": AuxMLPDiscriminator()}, "train/d_aux"),
-    ({"augment": DiffAugment("translation,cutout")}, "train/d_loss"),
-])
+@pytest.mark.parametrize(
+    "tricks, logged",
+    [
+        ({"gp_weight": 10.0, "loss": HingeLoss()}, "train/gp"),
+        ({"r1_gamma": 1.0}, "train/r1"),
+        ({"discriminator": AuxMLPDiscriminator()}, "train/d_aux"),
+        ({"augment": DiffAugment("translation,cutout")}, "train/d_loss"),
+    ],
+)
 def test_each_trick_trains_and_logs(tricks, logged):
     trainer = fit(tiny_gan(**tricks))
     assert logged in trainer.callback_metrics and torch.isfinite(trainer.callback_metrics[logged])
@@ -116,15 +127,19 @@ def test_adc_gan_head_names_fakes_as_their_own_classes():
     """ADC-GAN: 2K logits; D names a fake of class k as K + k; G's class loss is logit[K + k] − logit[k]."""
     from condgan.networks import DCGANDiscriminator
 
-    d = DCGANDiscriminator(num_classes=10, image_shape=(1, 28, 28), base_channels=8, aux_classifier=True,
-                           aux_fake_classes=True)
+    d = DCGANDiscriminator(
+        num_classes=10, image_shape=(1, 28, 28), base_channels=8, aux_classifier=True, aux_fake_classes=True
+    )
     scores, logits = d(torch.randn(4, 1, 28, 28), torch.tensor([0, 1, 2, 9]))
     assert scores.shape == (4,) and logits.shape == (4, 20)
     model = tiny_gan()
     labels = torch.tensor([0, 1, 2, 9])
     logits = torch.randn(4, 20)
     fake_named = torch.nn.functional.cross_entropy(logits, labels + 10)
-    assert torch.allclose(model._class_loss_d(logits, logits, labels), (torch.nn.functional.cross_entropy(logits, labels) + fake_named) / 2)
+    assert torch.allclose(
+        model._class_loss_d(logits, logits, labels),
+        (torch.nn.functional.cross_entropy(logits, labels) + fake_named) / 2,
+    )
     expected = (logits[torch.arange(4), labels + 10] - logits[torch.arange(4), labels]).mean()
     assert torch.allclose(model._class_loss_g(logits, labels), expected, atol=1e-6)
     with pytest.raises(ValueError, match="needs aux_classifier=true"):

@@ -85,7 +85,9 @@ class SafeCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: PathLike, map_location: Any = None, weights_only: bool | None = None) -> dict:
         if weights_only is False:
-            raise CheckpointError("condgan loads checkpoints with weights_only=True only; do not pass weights_only=False.")
+            raise CheckpointError(
+                "condgan loads checkpoints with weights_only=True only; do not pass weights_only=False."
+            )
         return load_checkpoint(path, map_location=map_location or "cpu")
 
 

@@ -28,7 +28,9 @@ def map_gpus_flag(trainer_cfg: DictConfig) -> DictConfig:
             cfg.accelerator, cfg.devices = "gpu", gpus
     log.info(
         "trainer.gpus=%s is Lightning 1.x; using trainer.accelerator=%s trainer.devices=%s",
-        gpus, cfg.accelerator, cfg.devices,
+        gpus,
+        cfg.accelerator,
+        cfg.devices,
     )
     return cfg
 
@@ -63,8 +65,11 @@ def gan_ready_strategy(trainer_cfg: DictConfig) -> DictConfig:
     cfg = trainer_cfg.copy()
     with open_dict(cfg):
         cfg.strategy = spelled_out
-    log.info("trainer.strategy=%s: using DDPStrategy(%s)", strategy,
-             ", ".join(f"{k}={v!r}" for k, v in spelled_out.items() if k != "_target_"))
+    log.info(
+        "trainer.strategy=%s: using DDPStrategy(%s)",
+        strategy,
+        ", ".join(f"{k}={v!r}" for k, v in spelled_out.items() if k != "_target_"),
+    )
     return cfg
 
 
@@ -73,6 +78,8 @@ def null_group_overrides(args: list[str], config_dir: Path) -> list[str]:
     Hydra itself refuses ("Config group override must be a string or a list"). Other arguments are unchanged."""
     null_choice = re.compile(r"(?P<group>[\w/]+)=(null|none|None)")
     return [
-        f"{match['group']}=[]" if (match := null_choice.fullmatch(arg)) and (config_dir / match["group"]).is_dir() else arg
+        f"{match['group']}=[]"
+        if (match := null_choice.fullmatch(arg)) and (config_dir / match["group"]).is_dir()
+        else arg
         for arg in args
     ]

@@ -85,8 +85,13 @@ class CSVLogger(Logger):
         rows = self._read_rows()
         kept = [row for row in rows if int(float(row["step"])) <= resume_step]
         self._write(self._read_header(), kept)
-        log.info("Continuing %s from step %d: %d rows kept, %d logged after that checkpoint dropped",
-                 self.path, resume_step, len(kept), len(rows) - len(kept))
+        log.info(
+            "Continuing %s from step %d: %d rows kept, %d logged after that checkpoint dropped",
+            self.path,
+            resume_step,
+            len(kept),
+            len(rows) - len(kept),
+        )
 
     def _read_header(self) -> list[str]:
         if not self.path.is_file():

@@ -74,7 +74,12 @@ class ConditionalGAN(L.LightningModule):
         self.automatic_optimization = False  # two optimizers, stepped by hand
         self.generator, self.discriminator, self.loss = generator, discriminator, loss
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
-        self.d_steps_per_g, self.gp_weight, self.r1_gamma, self.aux_weight = d_steps_per_g, gp_weight, r1_gamma, aux_weight
+        self.d_steps_per_g, self.gp_weight, self.r1_gamma, self.aux_weight = (
+            d_steps_per_g,
+            gp_weight,
+            r1_gamma,
+            aux_weight,
+        )
         self.augment, self.channels_last, self.compile_networks = augment, channels_last, compile
         self.generator_ema = None
         if ema_decay:

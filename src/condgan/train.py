@@ -47,7 +47,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
     callbacks, loggers = instantiate_group(cfg.get("callbacks")), instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(
-        gan_ready_strategy(map_gpus_flag(cfg.trainer)), callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
+        gan_ready_strategy(map_gpus_flag(cfg.trainer)),
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[SafeCheckpointIO()],
     )
     # The resolved config as plain types: logged as the run's hyperparameters (W&B config, CSV hparams.yaml)
     # and saved in every checkpoint, so the networks can be rebuilt from a checkpoint alone.
@@ -79,5 +82,7 @@ def optimized_metric(metrics: dict[str, float], name: str | None) -> float | Non
     if name is None:
         return None
     if name not in metrics:
-        raise KeyError(f"optimized_metric={name} was not logged; logged metrics: {', '.join(sorted(metrics)) or 'none'}")
+        raise KeyError(
+            f"optimized_metric={name} was not logged; logged metrics: {', '.join(sorted(metrics)) or 'none'}"
+        )
     return metrics[name]

@@ -29,8 +29,15 @@ def fit(model: ConditionalGAN, batches: int = 6, callbacks: list[L.Callback] = (
     data = [(torch.rand(16, *SHAPE) * 2 - 1, torch.randint(0, 10, (16,))) for _ in range(batches)]
     ours = any(isinstance(callback, ModelCheckpoint) for callback in callbacks)  # else Lightning would add one
     trainer = L.Trainer(
-        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=ours, callbacks=list(callbacks),
-        enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1, limit_val_batches=0,
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=ours,
+        callbacks=list(callbacks),
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        limit_val_batches=0,
     )
     trainer.fit(model, DataLoader(data, batch_size=None))
     return trainer

@@ -35,12 +35,19 @@ class FitTime(L.Callback):
             other = self.fit_s - self.steps_s
             log.info(
                 "Fit: %.0f s, %.1f%% in training steps; %.0f s (%.1f%%) in validation, quality metrics, sample grids "
-                "and checkpoints", self.fit_s, 100 * self.steps_s / self.fit_s, other, 100 * other / self.fit_s,
+                "and checkpoints",
+                self.fit_s,
+                100 * self.steps_s / self.fit_s,
+                other,
+                100 * other / self.fit_s,
             )
         remaining = [c.time_remaining("train") for c in trainer.callbacks if isinstance(c, Timer)]  # max_time's
         if trainer.is_global_zero and any(r is not None and r <= 0 for r in remaining):
             log.warning(
                 "trainer.max_time stopped the fit after %d epochs (%d optimizer steps), before its budget "
                 "(trainer.max_epochs=%s, trainer.max_steps=%s): a result that depends on this machine's speed and load",
-                trainer.current_epoch, trainer.global_step, trainer.max_epochs, trainer.max_steps,
+                trainer.current_epoch,
+                trainer.global_step,
+                trainer.max_epochs,
+                trainer.max_steps,
             )

@@ -74,8 +74,13 @@ class QualityMetrics(L.Callback):
         if trainer.is_global_zero:
             datamodule = trainer.datamodule
             measured = measure_generator(
-                pl_module.sampling_generator, datamodule.dataset, datamodule.data_dir, datamodule.image_size,
-                self.n_per_class, self.seed, self.batch_size,
+                pl_module.sampling_generator,
+                datamodule.dataset,
+                datamodule.data_dir,
+                datamodule.image_size,
+                self.n_per_class,
+                self.seed,
+                self.batch_size,
             )
             values = {f"val/{name}": measured["model"][name] for name in METRICS}
             values |= {f"val/{name}_floor": measured["floor"][name] for name in METRICS}

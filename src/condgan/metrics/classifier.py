@@ -84,7 +84,9 @@ def load_classifier(dataset: str) -> tuple[DomainClassifier, dict[str, Any]]:
     saved = torch.load(path, map_location="cpu", weights_only=True)
     # Plain ints from the file; files written before RGB classifiers existed are grayscale at 28 px.
     classifier = DomainClassifier(
-        num_classes=saved["num_classes"], channels=saved.get("channels", 1), input_size=saved.get("input_size", INPUT_SIZE)
+        num_classes=saved["num_classes"],
+        channels=saved.get("channels", 1),
+        input_size=saved.get("input_size", INPUT_SIZE),
     )
     classifier.load_state_dict(saved.pop("state_dict"))  # float16 on disk, copied into float32 parameters
     return classifier.eval(), saved

@@ -94,14 +94,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", default="data", help="the data root (default: data)")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--holdout-per-class", type=int, default=HOLDOUT_PER_CLASS,
-                        help="training images per class kept out for the real-data floor (default: %(default)s)")
-    parser.add_argument("--holdout-seed", type=int, default=HOLDOUT_SEED,
-                        help="seed of the per-class holdout (default: %(default)s)")
-    parser.add_argument("--max-shift", type=int, default=MAX_SHIFT,
-                        help="random translation of training images, in pixels (default: %(default)s)")
-    parser.add_argument("--input-size", type=int, default=INPUT_SIZE,
-                        help="side images are resized to before the first convolution (default: %(default)s)")
+    parser.add_argument(
+        "--holdout-per-class",
+        type=int,
+        default=HOLDOUT_PER_CLASS,
+        help="training images per class kept out for the real-data floor (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--holdout-seed", type=int, default=HOLDOUT_SEED, help="seed of the per-class holdout (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--max-shift",
+        type=int,
+        default=MAX_SHIFT,
+        help="random translation of training images, in pixels (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--input-size",
+        type=int,
+        default=INPUT_SIZE,
+        help="side images are resized to before the first convolution (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path, help="weights file (default: the package's weights/<dataset>.pt)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     args = parser.parse_args(argv)
@@ -110,8 +123,14 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.monotonic()
     model = train_classifier(
-        args.dataset, args.data_dir, args.epochs, args.seed, args.holdout_per_class, max_shift=args.max_shift,
-        input_size=args.input_size, holdout_seed=args.holdout_seed,
+        args.dataset,
+        args.data_dir,
+        args.epochs,
+        args.seed,
+        args.holdout_per_class,
+        max_shift=args.max_shift,
+        input_size=args.input_size,
+        holdout_seed=args.holdout_seed,
     )
     train_seconds = time.monotonic() - start
     state = round_to_float16(model)
@@ -135,7 +154,13 @@ def main(argv: list[str] | None = None) -> None:
     atomic_save({"state_dict": state, **metadata}, out)
     log.info(
         "%s: test accuracy %.4f after %d epochs in %.0f s (%d threads); wrote %s (%.0f kB)",
-        args.dataset, accuracy, args.epochs, train_seconds, args.threads, out, out.stat().st_size / 1e3,
+        args.dataset,
+        accuracy,
+        args.epochs,
+        train_seconds,
+        args.threads,
+        out,
+        out.stat().st_size / 1e3,
     )
 
 

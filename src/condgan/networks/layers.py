@@ -128,7 +128,13 @@ class DiscriminatorHead(nn.Module):
     ``aux_fake_classes``, where classes K..2K-1 are "a fake of class k" (ADC-GAN, Hou et al. 2022)."""
 
     def __init__(
-        self, features: int, num_classes: int, *, use_projection: bool, sn: bool, aux_classifier: bool,
+        self,
+        features: int,
+        num_classes: int,
+        *,
+        use_projection: bool,
+        sn: bool,
+        aux_classifier: bool,
         aux_fake_classes: bool = False,
     ):
         super().__init__()
@@ -137,9 +143,7 @@ class DiscriminatorHead(nn.Module):
         outputs = num_classes * (2 if aux_fake_classes else 1)
         self.classifier = maybe_spectral_norm(nn.Linear(features, outputs), sn) if aux_classifier else None
 
-    def forward(
-        self, features: torch.Tensor, labels: torch.Tensor
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         scores = self.linear(features).squeeze(1)  # (B,)
         if self.embed is not None:
             scores = scores + projection(features, labels, self.embed)
@@ -173,7 +177,9 @@ class ConditionalDiscriminator(nn.Module):
         in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)
         self.widths = [in_channels] + [base_channels * 2**i for i in range(stages)]  # 28 px: [C(+K), b, 2b]
         self._head_options = dict(
-            use_projection=conditioning == "projection", sn=spectral_norm, aux_classifier=aux_classifier,
+            use_projection=conditioning == "projection",
+            sn=spectral_norm,
+            aux_classifier=aux_classifier,
             aux_fake_classes=aux_fake_classes,
         )
 
@@ -183,8 +189,6 @@ class ConditionalDiscriminator(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(
-        self, images: torch.Tensor, labels: torch.Tensor
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         x = images if self.label_planes is None else self.label_planes(images, labels)
         return self.head(self.features(x), labels)  # scores (B,) [, class logits (B, K)]

@@ -72,10 +72,22 @@ def build_image(context: Path, base: str, tag: str, target: str | None = None) -
     """``podman build`` of the Dockerfile in ``context`` from ``base``, as ``docker build .`` builds it (the
     default target) unless ``target`` is given; unchanged steps come from podman's cache."""
     run(
-        "podman", "build", "--isolation", "chroot", "--format", "docker",  # docker format keeps HEALTHCHECK
-        *(["--target", target] if target else []), "--build-arg", f"BASE={base}",
-        "--volume", f"{CA_CERTS}:{CA_CERTS}:ro", "--build-arg", f"PIP_CERT={CA_CERTS}/ca-certificates.crt",
-        "--tag", tag, str(context),
+        "podman",
+        "build",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",  # docker format keeps HEALTHCHECK
+        *(["--target", target] if target else []),
+        "--build-arg",
+        f"BASE={base}",
+        "--volume",
+        f"{CA_CERTS}:{CA_CERTS}:ro",
+        "--build-arg",
+        f"PIP_CERT={CA_CERTS}/ca-certificates.crt",
+        "--tag",
+        tag,
+        str(context),
     )
 
 
@@ -102,8 +114,23 @@ def start_command(root: Path, config: dict[str, Any], models: Path, *arguments: 
     user = config.get("User") or "0:0"
     program = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or []), *arguments]
     return [
-        "unshare", "--mount", "--propagation", "private", "sh", "-c", START, "start", str(root), str(models),
-        "chroot", f"--userspec={user}", str(root), "env", "-i", *(config.get("Env") or []), *program,
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        START,
+        "start",
+        str(root),
+        str(models),
+        "chroot",
+        f"--userspec={user}",
+        str(root),
+        "env",
+        "-i",
+        *(config.get("Env") or []),
+        *program,
     ]
 
 
