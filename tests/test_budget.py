@@ -1,4 +1,4 @@
-"""The default budget: trainer.precision=auto (bf16 where native, an explicit choice wins), FitTime, max_time as a cap."""
+"""The default budget: precision=auto (bf16 where native, an explicit choice wins), FitTime, max_time as a cap."""
 
 import logging
 
