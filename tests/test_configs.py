@@ -3,11 +3,12 @@
 import re
 
 import hydra
+import lightning as L
 import pytest
+import yaml
 from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import OmegaConf
 
-from condgan.compat import map_gpus_flag
-from condgan.precision import resolve_precision
 from condgan.train import instantiate_group
 from tests.helpers import CONFIG_DIR, compose_config
 
@@ -27,11 +28,28 @@ def build_everything(cfg):
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     model = hydra.utils.instantiate(cfg.model)
     callbacks, loggers = instantiate_group(cfg.get("callbacks")), instantiate_group(cfg.get("logger"))
-    resolve_precision(cfg.trainer)
-    trainer_cfg = map_gpus_flag(cfg.trainer)
-    if trainer_cfg.get("accelerator") == "cpu" or trainer_cfg.get("strategy") is None:  # DDP/GPU need hardware
-        hydra.utils.instantiate(trainer_cfg, callbacks=callbacks, logger=loggers or False)
+    if cfg.trainer.accelerator != "gpu":  # a GPU trainer needs the hardware
+        # as lightning-hydra-template users build one: nothing of condgan's train() needed
+        trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+        assert isinstance(trainer, L.Trainer) and trainer.max_epochs == cfg.trainer.max_epochs
     return datamodule, model
+
+
+def option_settings(group: str, option: str) -> dict:
+    """The plain settings an option's YAML file sets, as dotted keys of the composed config (interpolated and
+    required ``???`` values, Hydra's own settings and the defaults list left out)."""
+    raw = (CONFIG_DIR / group / f"{option}.yaml").read_text()
+    settings = yaml.safe_load(raw) or {}
+    prefix = "" if "@package _global_" in raw else f"{group}."
+
+    def leaves(node, key):
+        if isinstance(node, dict):
+            for name, child in node.items():
+                yield from leaves(child, f"{key}.{name}" if key else str(name))
+        elif not (isinstance(node, str) and ("${" in node or node == "???")):  # interpolated, or required
+            yield key, node
+
+    return {prefix + k: v for k, v in leaves(settings, "") if not k.startswith(("defaults", "hydra"))}
 
 
 @pytest.mark.parametrize("experiment", [None, *EXPERIMENTS])
@@ -45,9 +63,12 @@ def test_experiments_compose_and_instantiate(experiment, tmp_path):
 
 @pytest.mark.parametrize("group, option", GROUP_OPTIONS, ids=lambda x: str(x))
 def test_every_group_option_composes(group, option, tmp_path):
-    cfg = compose_config(f"{group}={option}", *REQUIRED_OVERRIDES.get((group, option), ()), output_dir=tmp_path)
-    if group in ("model", "datamodule", "callbacks", "logger"):
-        build_everything(cfg)
+    required = REQUIRED_OVERRIDES.get((group, option), ())
+    # without the default experiment, whose settings (max_epochs, ...) come after the groups' and win
+    cfg = compose_config("~experiment", f"{group}={option}", *required, output_dir=tmp_path)
+    for key, value in option_settings(group, option).items():
+        assert OmegaConf.select(cfg, key) == value, f"{group}={option} sets {key}={value}"
+    build_everything(cfg)
 
 
 def test_assignment_overrides_apply(tmp_path):
@@ -59,7 +80,8 @@ def test_assignment_overrides_apply(tmp_path):
         output_dir=tmp_path,
     )
     assert cfg.trainer.max_epochs == 20 and cfg.datamodule.batch_size == 32 and cfg.datamodule.image_size == 32
-    assert map_gpus_flag(cfg.trainer).accelerator == "cpu"
+    trainer = hydra.utils.instantiate(cfg.trainer)
+    assert trainer.max_epochs == 20 and isinstance(trainer.accelerator, L.pytorch.accelerators.CPUAccelerator)
 
 
 def test_unknown_option_lists_what_exists(tmp_path):

@@ -3,36 +3,27 @@
 
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
-
-from omegaconf import DictConfig, OmegaConf, open_dict
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def map_gpus_flag(trainer_cfg: DictConfig) -> DictConfig:
-    """Return a copy of the trainer config with ``gpus`` (removed in Lightning 2) turned into accelerator/devices.
+def devices_from_gpus(gpus: Any) -> tuple[str, Any]:
+    """(accelerator, devices) for Lightning 1.x's ``gpus`` (removed in Lightning 2), said in one log line.
 
-    ``gpus=0`` → CPU; ``gpus=N`` → N GPUs; ``gpus=-1`` → all GPUs; ``gpus=[0, 2]`` → those GPUs.
+    ``gpus=0`` → CPU; ``gpus=N`` → N GPUs; ``gpus=-1`` → all GPUs; ``gpus=[0, 2]`` or ``"0,2"`` → those GPUs.
     """
-    cfg = OmegaConf.create(OmegaConf.to_container(trainer_cfg, resolve=True))  # resolved: the copy has no root
-    with open_dict(cfg):
-        gpus = cfg.pop("gpus", None)
-        if gpus is None:
-            return cfg
-        if isinstance(gpus, str):
-            gpus = [int(g) for g in gpus.split(",") if g.strip()] if "," in gpus else int(gpus)
-        if gpus == 0 or gpus == []:
-            cfg.accelerator, cfg.devices = "cpu", 1
-        else:
-            cfg.accelerator, cfg.devices = "gpu", gpus
-    log.info(
-        "trainer.gpus=%s is Lightning 1.x; using trainer.accelerator=%s trainer.devices=%s",
-        gpus,
-        cfg.accelerator,
-        cfg.devices,
+    if isinstance(gpus, str):
+        gpus = [int(g) for g in gpus.split(",") if g.strip()] if "," in gpus else int(gpus)
+    accelerator, devices = (
+        ("cpu", 1) if gpus in (0, []) else ("gpu", list(gpus) if isinstance(gpus, Sequence) else gpus)
     )
-    return cfg
+    log.info(
+        "trainer.gpus=%s is Lightning 1.x; using trainer.accelerator=%s trainer.devices=%s", gpus, accelerator, devices
+    )
+    return accelerator, devices
 
 
 def gan_ddp_settings() -> dict[str, bool]:
@@ -49,28 +40,21 @@ def gan_ddp_settings() -> dict[str, bool]:
     return {"find_unused_parameters": True, no_sync: False}
 
 
-def gan_ready_strategy(trainer_cfg: DictConfig) -> DictConfig:
-    """Return a copy of the trainer config whose DDP strategy name (``ddp``, ``ddp_spawn``, ``ddp_fork``, ...)
-    is spelled out as a ``DDPStrategy`` with the settings a GAN needs; any other strategy is left as it is."""
+def gan_ready_strategy(strategy: Any) -> Any:
+    """A DDP strategy name (``ddp``, ``ddp_spawn``, ``ddp_fork``, ...) as a ``DDPStrategy`` with the settings a GAN
+    needs; any other strategy (a name or an object) is returned as it is."""
     from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 
-    strategy = trainer_cfg.get("strategy")
     if not isinstance(strategy, str) or strategy not in StrategyRegistry:
-        return trainer_cfg
+        return strategy
     entry = StrategyRegistry[strategy]
     if not issubclass(entry["strategy"], DDPStrategy):
-        return trainer_cfg
-    cls = entry["strategy"]
-    spelled_out = {"_target_": f"{cls.__module__}.{cls.__qualname__}", **gan_ddp_settings(), **entry["init_params"]}
-    cfg = trainer_cfg.copy()
-    with open_dict(cfg):
-        cfg.strategy = spelled_out
+        return strategy
+    settings = {**gan_ddp_settings(), **entry["init_params"]}
     log.info(
-        "trainer.strategy=%s: using DDPStrategy(%s)",
-        strategy,
-        ", ".join(f"{k}={v!r}" for k, v in spelled_out.items() if k != "_target_"),
+        "trainer.strategy=%s: using DDPStrategy(%s)", strategy, ", ".join(f"{k}={v!r}" for k, v in settings.items())
     )
-    return cfg
+    return entry["strategy"](**settings)
 
 
 def null_group_overrides(args: list[str], config_dir: Path) -> list[str]:

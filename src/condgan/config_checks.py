@@ -33,8 +33,19 @@ def check_config(cfg: DictConfig) -> None:
         except Exception:  # a mistyped _target_: instantiate reports it, listing what it tried
             continue
         if node._target_.startswith(TYPED_TARGETS):
-            check_types(key, node, target)
+            for typed in typed_signatures(target):
+                check_types(key, node, typed)
         check_optimizer(key, node, target)
+
+
+def typed_signatures(target: Any) -> list[Any]:
+    """The callables whose signatures type a node's settings: the target itself, and Lightning's Trainer under
+    condgan's Trainer, which passes its other settings (max_epochs, ...) on as keyword arguments."""
+    import lightning as L  # here: Hydra builds this module's callback before a run, which needs no Lightning
+
+    if inspect.isclass(target) and issubclass(target, L.Trainer) and target is not L.Trainer:
+        return [target, L.Trainer]
+    return [target]
 
 
 def target_nodes(node: DictConfig, key: str = "") -> typing.Iterator[tuple[str, DictConfig]]:

@@ -4,18 +4,22 @@ Each loss answers two questions: how the discriminator is penalised on real and 
 the generator is penalised on the scores of its fakes. Scores are raw (no sigmoid), shape (B,).
 """
 
+from abc import ABC, abstractmethod
+
 import torch
 import torch.nn.functional as F
 
 
-class GANLoss:
+class GANLoss(ABC):
     name = "base"
 
+    @abstractmethod
     def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Scores of real and fake images (B,) → the discriminator's loss (a scalar)."""
 
+    @abstractmethod
     def generator(self, fake: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Scores of the generator's fakes (B,) → its loss (a scalar)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -45,7 +45,9 @@ def resolve_precision(trainer_cfg: DictConfig) -> None:
     explicit precision is left as it is. In place, so config.yaml and checkpoints record what ran."""
     if trainer_cfg.get("precision") != "auto":
         return
-    precision, why = auto_precision(str(trainer_cfg.get("accelerator", "auto")))
+    gpus = trainer_cfg.get("gpus")  # Lightning 1.x: gpus=0 is the CPU (condgan.trainer.Trainer maps it)
+    accelerator = "cpu" if gpus in (0, "0", []) else "gpu" if gpus is not None else trainer_cfg.get("accelerator")
+    precision, why = auto_precision(str(accelerator or "auto"))
     with open_dict(trainer_cfg):
         trainer_cfg.precision = precision
     log.info("trainer.precision=auto: %s (%s; pass trainer.precision=32-true or bf16-mixed to choose)", precision, why)

@@ -11,7 +11,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from condgan.atomic import remove_stale_temp_files
 from condgan.checkpoint import SafeCheckpointIO, resume_log_step
-from condgan.compat import gan_ready_strategy, map_gpus_flag
 from condgan.config_checks import check_before_fit, check_config
 from condgan.console import quiet_console, start_wandb
 from condgan.loggers import announce_wandb, close_loggers, configure_loggers
@@ -47,10 +46,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
     callbacks, loggers = instantiate_group(cfg.get("callbacks")), instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(
-        gan_ready_strategy(map_gpus_flag(cfg.trainer)),
-        callbacks=callbacks,
-        logger=loggers or False,
-        plugins=[SafeCheckpointIO()],
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
     )
     # The resolved config as plain types: logged as the run's hyperparameters (W&B config, CSV hparams.yaml)
     # and saved in every checkpoint, so the networks can be rebuilt from a checkpoint alone.

@@ -83,9 +83,11 @@ class DCGANDiscriminator(ConditionalDiscriminator):
         super().__init__(
             num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier, aux_fake_classes
         )
+
+    def build_body(self, spectral_norm: bool) -> int:
         w = self.widths
         self.body = nn.Sequential(*(down_block(c_in, c_out, spectral_norm) for c_in, c_out in itertools.pairwise(w)))
-        self.attach_head(w[-1] * self.start**2)
+        return w[-1] * self.start**2
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x).flatten(1)  # (B, 2^(k-1)·b·s0·s0): keeps where things are, like DCGAN's last conv

@@ -1,5 +1,7 @@
 """Building blocks shared by the convolutional families (``dcgan.py``, ``resnet.py``)."""
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
@@ -53,7 +55,7 @@ class ConditionalBatchNorm2d(nn.Module):
         return gamma * self.norm(x) + beta  # (B, C, H, W)
 
 
-class BatchNorm2d(nn.BatchNorm2d):
+class LabelFreeBatchNorm2d(nn.BatchNorm2d):
     """Plain BatchNorm that takes (and ignores) the labels, so a block calls its norm one way either way."""
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -61,7 +63,7 @@ class BatchNorm2d(nn.BatchNorm2d):
 
 
 def generator_norm(num_features: int, num_classes: int, conditional: bool) -> nn.Module:
-    return ConditionalBatchNorm2d(num_features, num_classes) if conditional else BatchNorm2d(num_features)
+    return ConditionalBatchNorm2d(num_features, num_classes) if conditional else LabelFreeBatchNorm2d(num_features)
 
 
 class LatentStem(nn.Module):
@@ -152,10 +154,11 @@ class DiscriminatorHead(nn.Module):
         return scores, self.classifier(features)  # (B,), (B, K)
 
 
-class ConditionalDiscriminator(nn.Module):
+class ConditionalDiscriminator(nn.Module, ABC):
     """What the CNN discriminators share: how the label enters (label planes or projection), the channel
-    widths of the down path and the head. Subclasses build ``self.body`` from ``self.widths`` and pool its
-    output to features (B, F) in ``features``; then ``attach_head(F)``."""
+    widths of the down path and the head. Subclasses say how to build their body from ``self.widths``
+    (``build_body``, returning the width F of the features) and how to pool its output to features (B, F)
+    (``features``); the head on those features is built here, after the body."""
 
     def __init__(
         self,
@@ -176,18 +179,23 @@ class ConditionalDiscriminator(nn.Module):
         self.label_planes = LabelPlanes(num_classes) if conditioning == "concat" else None
         in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)
         self.widths = [in_channels] + [base_channels * 2**i for i in range(stages)]  # 28 px: [C(+K), b, 2b]
-        self._head_options = dict(
+        features = self.build_body(spectral_norm)
+        self.head = DiscriminatorHead(
+            features,
+            num_classes,
             use_projection=conditioning == "projection",
             sn=spectral_norm,
             aux_classifier=aux_classifier,
             aux_fake_classes=aux_fake_classes,
         )
 
-    def attach_head(self, features: int) -> None:
-        self.head = DiscriminatorHead(features, self.num_classes, **self._head_options)
+    @abstractmethod
+    def build_body(self, spectral_norm: bool) -> int:
+        """Build the down path from ``self.widths``; return the width F of the features it gives."""
 
+    @abstractmethod
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Images (with label planes under concat) (B, C(+K), H, W) → features (B, F)."""
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         x = images if self.label_planes is None else self.label_planes(images, labels)

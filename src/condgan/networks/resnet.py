@@ -117,6 +117,8 @@ class ResNetDiscriminator(ConditionalDiscriminator):
         super().__init__(
             num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier, aux_fake_classes
         )
+
+    def build_body(self, spectral_norm: bool) -> int:
         w = self.widths
         self.blocks = nn.Sequential(
             *(
@@ -125,7 +127,7 @@ class ResNetDiscriminator(ConditionalDiscriminator):
             ),
             DBlock(w[-1], w[-1], spectral_norm, downsample=False, preactivate=True),
         )
-        self.attach_head(w[-1])
+        return w[-1]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.blocks(x)).sum(dim=(2, 3))  # (B, 2^(k-1)·b): sum, not mean, as in SNGAN
