@@ -72,6 +72,28 @@ def test_each_trick_trains_and_logs(tricks, logged):
         assert "train/g_aux" in trainer.callback_metrics
 
 
+class RecordingMLPDiscriminator(MLPDiscriminator):
+    """Keeps every batch of images it is shown."""
+
+    def __init__(self):
+        super().__init__(num_classes=10, image_shape=SHAPE, hidden=32)
+        self.seen = []
+
+    def forward(self, images, labels):
+        self.seen.append(images.detach().clone())
+        return super().forward(images, labels)
+
+
+@pytest.mark.parametrize("augment", [None, DiffAugment("cutout")])
+def test_the_discriminator_trains_on_augmented_images(augment):
+    # fit's images are uniform in (-1, 1): a pixel at exactly -1 comes only from cutout's blanked square (4×4 at
+    # 8 px, at least 2×2 where the border cuts it)
+    discriminator = RecordingMLPDiscriminator()
+    fit(tiny_gan(discriminator=discriminator, augment=augment), batches=3)
+    blanked = [(images == -1).flatten(1).sum(1).ge(4).all().item() for images in discriminator.seen]
+    assert len(blanked) >= 6 and all(blanked) == (augment is not None) and any(blanked) == (augment is not None)
+
+
 def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
     w = torch.randn(1, *SHAPE)
     score = lambda x, y: (x * w / w.norm()).flatten(1).sum(1)  # ‖∇‖ = 1 everywhere
