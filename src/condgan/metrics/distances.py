@@ -41,7 +41,8 @@ def kernel_distance(a: Tensor, b: Tensor, seed: int, subsets: int = 100, subset_
         raise ValueError(f"KID needs at least 2 vectors per set, got {len(a)} and {len(b)}")
     with warnings.catch_warnings():  # about keeping every feature in memory: these are the features
         warnings.filterwarnings("ignore", "Metric `Kernel Inception Distance` will save", UserWarning)
-        kid = KernelInceptionDistance(feature=nn.Identity(), subsets=subsets, subset_size=size)
+        # sync_on_compute=False: under DDP only rank 0 measures; a sync would wait forever for the other ranks
+        kid = KernelInceptionDistance(feature=nn.Identity(), subsets=subsets, subset_size=size, sync_on_compute=False)
     kid.update(a, real=True)
     kid.update(b, real=False)
     with torch.random.fork_rng(devices=[]):
