@@ -3,16 +3,13 @@ the same folder, a 2-trial Optuna sweep}, in one process and (default logger; al
 
 import csv
 import math
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from condgan.checkpoint import load_checkpoint, resume_log_step
 from condgan.csv_logger import read_metrics
-from tests.helpers import cli_args, run_child
+from tests.helpers import cli_args, kill_when, run_child
 
 pytestmark = pytest.mark.e2e
 LOGGERS = ("default", "csv", "wandb", "tensorboard", "many", "null")
@@ -145,15 +142,7 @@ def test_killed_run_resumed_into_its_folder_has_every_row(tiny_env, tiny_data_di
         "trainer.max_epochs=1000",
         "callbacks.timed_checkpoint.every_n_minutes=0.0005",
     )  # last.ckpt every 30 ms
-    child = subprocess.Popen([sys.executable, *args], env=tiny_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not (last.exists() and (run_dir / "samples" / "epoch_001.png").exists()) and time.monotonic() < deadline:
-            assert child.poll() is None, child.stderr.read().decode()[-3000:]
-            time.sleep(0.2)
-    finally:
-        child.kill()
-        child.wait()
+    kill_when(args, tiny_env, lambda: last.exists() and (run_dir / "samples" / "epoch_001.png").exists())
     before, killed_at, log_step = csv_rows(run_dir), load_checkpoint(last), resume_log_step(last, run_dir)
     run_cli("logger=default", f"trainer.max_epochs={killed_at['epoch'] + 2}", f"ckpt_path={last}", run_dir=run_dir)
     after = csv_rows(run_dir)

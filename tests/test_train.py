@@ -1,9 +1,5 @@
 """End to end through run.py on tiny data: the assignment's commands, the run folder, resume."""
 
-import subprocess
-import sys
-import time
-
 import hydra
 import pytest
 import torch
@@ -11,7 +7,7 @@ import torch
 from condgan.checkpoint import load_checkpoint
 from condgan.csv_logger import read_metrics
 from condgan.model import BATCHES_TRAINED
-from tests.helpers import ROOT, cli_args, compose_config
+from tests.helpers import ROOT, cli_args, compose_config, kill_when
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml"))
 
@@ -100,16 +96,8 @@ def test_killed_run_resumes_from_last_complete_checkpoint(tiny_mnist, child_env,
         "trainer.max_epochs=1000",
         "callbacks.timed_checkpoint.every_n_minutes=0.0005",  # 30 ms
     )
-    child = subprocess.Popen([sys.executable, *args], env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not last.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert last.exists(), child.stderr.read().decode()[-2000:] if child.poll() is not None else "no checkpoint"
-        time.sleep(1.5)  # let it rewrite last.ckpt many times, then kill it at an arbitrary moment
-    finally:
-        child.kill()
-        child.wait()
+    # let it rewrite last.ckpt many times, then kill it at an arbitrary moment
+    kill_when(args, child_env, last.exists, settle_s=1.5)
     ckpt = load_checkpoint(last)  # complete: never a half-written file
     killed_epoch = ckpt["epoch"]
     resumed = run_cli(

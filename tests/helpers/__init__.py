@@ -8,6 +8,8 @@ import hashlib
 import io
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +96,19 @@ def write_untrained_checkpoint(folder: Path, *overrides: str) -> Path:
     state_dict = {f"generator.{name}": tensor for name, tensor in generator.state_dict().items()}
     atomic_save({"hyper_parameters": config, "state_dict": state_dict}, path)
     return path
+
+
+def kill_when(args: list[str], env: dict, ready: Callable[[], bool], settle_s: float = 0.0, timeout: float = 120):
+    """Start ``python <args>``, wait until ``ready()`` (or it exits, or ``timeout``), let it run ``settle_s``
+    more, then kill -9 it: the hard stop of a crashed or preempted run. Fails with its stderr if it exited first."""
+    child = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready() and time.monotonic() < deadline:
+            assert child.poll() is None, child.stderr.read().decode()[-3000:]
+            time.sleep(0.2)
+        assert ready(), f"not ready after {timeout} s"
+        time.sleep(settle_s)
+    finally:
+        child.kill()
+        child.wait()
