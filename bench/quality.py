@@ -14,6 +14,7 @@ checkpoints (the FitTime callback's time/fit_s and time/steps_s).
 """
 
 import argparse
+import itertools
 import shutil
 import subprocess
 import sys
@@ -58,8 +59,13 @@ def fid_over_time(rows: list[dict[str, float]]) -> tuple[list[float], list[float
     return [t for t, _ in measured], [fid for _, fid in measured]
 
 
-def epochs_trained(rows: list[dict[str, float]]) -> int:
-    return max(int(r["epoch"]) for r in rows if "epoch" in r) + 1
+def epochs_trained(rows: list[dict[str, float]]) -> float:
+    """Epochs, counting a last one cut short (by max_time) as a fraction. An epoch's length in logged steps is
+    the longest gap between the last steps of consecutive epochs (a cut-short last epoch is the shortest)."""
+    last_step = {int(r["epoch"]): int(r["step"]) for r in sorted(rows, key=lambda r: r["step"]) if "epoch" in r}
+    bounds = [0, *sorted(last_step.values())]
+    steps_per_epoch = max(b - a for a, b in itertools.pairwise(bounds))
+    return max(last_step.values()) / steps_per_epoch
 
 
 def main() -> None:
@@ -82,7 +88,7 @@ def main() -> None:
         model, floor, log = report["model"], report["floor"], read_log(run_dir)
         fit_s, steps_s = last(log, "time/fit_s"), last(log, "time/steps_s")
         rows.append(
-            f"| `{label}` | {report['dataset']} {report['image_size']} px | {epochs_trained(log)} | "
+            f"| `{label}` | {report['dataset']} {report['image_size']} px | {epochs_trained(log):.3g} | "
             f"{int(last(log, 'step'))} | {seconds:.0f} | {1 - steps_s / fit_s:.1%} | "
             f"{model['fid']:.2f} ({floor['fid']:.2f}) | {model['intra_fid']:.2f} ({floor['intra_fid']:.2f}) | "
             f"{model['kid']:.3f} | {model['label_acc']:.2%} ({floor['label_acc']:.2%}) | "
