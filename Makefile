@@ -67,7 +67,7 @@ lock:  ## refresh constraints.txt: newest versions pyproject.toml allows, kept o
 bench: install  ## throughput benchmark → docs/benchmarks.md
 	$(PY) -m bench.throughput
 
-bench-quality: install  ## FID / label accuracy of the MNIST experiments in 300 s each (~25 min) → docs/benchmarks.md
+bench-quality: install  ## FID, label accuracy, recall of the default and the assignment's MLP at their fixed budgets (~20 min) → docs/benchmarks.md
 	$(PY) -m bench.quality
 
 clean:  ## remove the virtual environments and build leftovers
