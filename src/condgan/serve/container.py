@@ -52,10 +52,17 @@ def run(*command: str, timeout_s: float = 900) -> str:
 def base_tarball(cache_dir: Path) -> Path:
     """A minimal Debian with python3, made by mmdebstrap once (about a minute) and kept in ``cache_dir``."""
     tarball = cache_dir / f"debian-{DEBIAN_SUITE}-python3.tar"
-    if not tarball.exists():
+    if not tarball.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
         partial = tarball.with_name(tarball.name + ".partial")
-        run("mmdebstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}", DEBIAN_SUITE, str(partial))
+        for stale in (tarball, partial):  # our own cache: a killed build, or a folder an older version left
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink(missing_ok=True)
+        # --format=tar: mmdebstrap picks the format from the name's extension, and ".partial" would be a folder
+        args = ("--variant=minbase", "--format=tar", f"--include={DEBIAN_PACKAGES}", DEBIAN_SUITE, str(partial))
+        run("mmdebstrap", *args)
         partial.replace(tarball)  # a build killed half-way leaves no tarball that looks complete
     return tarball
 
