@@ -157,6 +157,15 @@ def test_metrics_worsen_monotonically_as_images_are_corrupted(mnist_classifier, 
         assert values == sorted(values, reverse=True) and values[-1] < values[0], (name, values)
 
 
+def test_kid_subsets_change_only_kid(mnist_classifier):
+    # 1200 images: KID's subsets of 1000 then differ from each other (at 400 each would be the whole set)
+    reference = embed(mnist_classifier, *digit_like(1200, seed=0))
+    sample = embed(mnist_classifier, corrupt(digit_like(1200, seed=1)[0], blur=1), reference.labels)
+    full, few = quality(sample, reference, seed=0), quality(sample, reference, seed=0, kid_subsets=3)
+    assert few["kid"] == kernel_distance(reference.features, sample.features, seed=0, subsets=3) != full["kid"]
+    assert {k: v for k, v in few.items() if k != "kid"} == {k: v for k, v in full.items() if k != "kid"}
+
+
 def test_label_accuracy_counts_agreement_with_the_requested_labels(mnist_classifier):
     images, _ = digit_like(100, seed=0)
     predicted = embed(mnist_classifier, images, torch.zeros(100, dtype=torch.long)).predicted
@@ -245,6 +254,20 @@ def test_best_checkpoint_is_chosen_by_fid_and_last_follows_training(run_cli, mon
     assert last["epoch"] == 2  # not the best epoch: the file to resume from
     ranking = next(state for key, state in last["callbacks"].items() if "val/fid" in key)
     assert float(ranking["best_model_score"]) == 1.0
+
+
+def test_callback_measures_kid_on_its_own_subset_count(run_cli, monkeypatch):
+    calls = []
+
+    def spy(*args, **kwargs) -> dict[str, dict[str, float]]:
+        calls.append(args[7:] or kwargs.get("kid_subsets"))
+        return {"model": dict.fromkeys(METRICS, 1.0), "floor": dict.fromkeys(METRICS, 0.0)}
+
+    monkeypatch.setattr("condgan.callbacks.quality.measure_generator", spy)
+    run_cli("trainer.max_epochs=1", "test=false", "callbacks.quality_metrics.kid_subsets=4")
+    assert calls == [(4,)]
+    with pytest.raises(ValueError, match="kid_subsets >= 1"):
+        QualityMetrics(kid_subsets=0)
 
 
 def test_callback_refuses_a_dataset_without_classifier_before_training():

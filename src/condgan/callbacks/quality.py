@@ -21,11 +21,21 @@ class QualityMetrics(L.Callback):
     leaves the other ranks without the monitored key, which ModelCheckpoint needs on every rank.
     """
 
-    def __init__(self, every_n_epochs: int = 1, n_per_class: int = 200, seed: int = 0, batch_size: int = 1000):
-        if every_n_epochs < 1 or n_per_class < 1:
-            raise ValueError(f"need every_n_epochs >= 1 and n_per_class >= 1, got {every_n_epochs} and {n_per_class}")
+    def __init__(
+        self,
+        every_n_epochs: int = 1,
+        n_per_class: int = 200,
+        seed: int = 0,
+        batch_size: int = 1000,
+        kid_subsets: int = 10,
+    ):
+        if min(every_n_epochs, n_per_class, kid_subsets) < 1:
+            raise ValueError(
+                "need every_n_epochs, n_per_class and kid_subsets >= 1, got "
+                f"{every_n_epochs}, {n_per_class} and {kid_subsets}"
+            )
         self.every_n_epochs, self.n_per_class = every_n_epochs, n_per_class
-        self.seed, self.batch_size = seed, batch_size
+        self.seed, self.batch_size, self.kid_subsets = seed, batch_size, kid_subsets
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         """Fail before training, not after the first epoch, when the data cannot be measured."""
@@ -81,6 +91,7 @@ class QualityMetrics(L.Callback):
                 self.n_per_class,
                 self.seed,
                 self.batch_size,
+                self.kid_subsets,
             )
             values = {f"val/{name}": measured["model"][name] for name in METRICS}
             values |= {f"val/{name}_floor": measured["floor"][name] for name in METRICS}
