@@ -10,6 +10,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from condgan.augment import DiffAugment
 from condgan.losses import GANLoss
+from condgan.lr_decay import DECAYS, budget_batches, lr_decay_schedulers
 from condgan.regularizers import gradient_penalty, r1_penalty
 
 PROGRESS_BAR = ("train/g_loss", "train/d_loss")
@@ -48,8 +49,9 @@ class ConditionalGAN(L.LightningModule):
     Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``gp_weight`` (WGAN-GP λ),
     ``r1_gamma`` (R1 γ), ``aux_weight`` (AC-GAN class loss, used when D returns logits), ``ema_decay``
     (an exponential moving average of G, used for sampling, validation and export), ``augment`` (DiffAugment
-    on everything D sees). Speed switches, off by default: ``channels_last`` (NHWC tensors for conv nets on
-    GPU), ``compile`` (``torch.compile`` of G and D in place, so checkpoint keys do not change).
+    on everything D sees), ``lr_decay`` (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the
+    fixed budget, ``condgan.lr_decay``). Speed switches, off by default: ``channels_last`` (NHWC tensors for
+    conv nets on GPU), ``compile`` (``torch.compile`` of G and D in place, so checkpoint keys do not change).
     """
 
     def __init__(
@@ -65,12 +67,16 @@ class ConditionalGAN(L.LightningModule):
         aux_weight: float = 1.0,
         ema_decay: float | None = None,
         augment: DiffAugment | None = None,
+        lr_decay: str | None = None,
         channels_last: bool = False,
         compile: bool = False,
     ):
         super().__init__()
         if d_steps_per_g < 1:
             raise ValueError(f"d_steps_per_g must be >= 1, got {d_steps_per_g}")
+        if lr_decay is not None and lr_decay not in DECAYS:
+            raise ValueError(f"model.lr_decay must be one of {', '.join(DECAYS)} or null, got {lr_decay!r}")
+        self.lr_decay = lr_decay
         self.automatic_optimization = False  # two optimizers, stepped by hand
         self.generator, self.discriminator, self.loss = generator, discriminator, loss
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
@@ -162,6 +168,8 @@ class ConditionalGAN(L.LightningModule):
             if self.generator_ema is not None:
                 self.generator_ema.update_parameters(self.generator)
             logs.update(g_logs)
+        for scheduler in self.lr_schedulers() or []:  # once per batch, so G and D decay alike
+            scheduler.step()
         self._log_train_step(logs)
 
     def _log_train_step(self, logs: dict[str, torch.Tensor]) -> None:
@@ -248,4 +256,8 @@ class ConditionalGAN(L.LightningModule):
 
     def configure_optimizers(self):
         # Order matters: training_step unpacks (opt_g, opt_d).
-        return [self.optimizer_g(self.generator.parameters()), self.optimizer_d(self.discriminator.parameters())]
+        optimizers = [self.optimizer_g(self.generator.parameters()), self.optimizer_d(self.discriminator.parameters())]
+        if self.lr_decay is None:
+            return optimizers
+        total = budget_batches(self.trainer, self.d_steps_per_g)
+        return optimizers, lr_decay_schedulers(optimizers, self.lr_decay, total)

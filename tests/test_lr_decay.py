@@ -1,0 +1,67 @@
+"""model.lr_decay: both learning rates fall to 0 over the fixed budget, and a resumed run continues the decay."""
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from condgan.checkpoint import load_checkpoint
+from condgan.lr_decay import budget_batches, decay_factor
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_the_factor_falls_from_one_to_zero(kind):
+    factors = [decay_factor(kind, 10, batch) for batch in range(12)]
+    assert factors[0] == 1 and factors[10] == factors[11] == pytest.approx(0, abs=1e-12)
+    assert factors[5] == pytest.approx(0.5) and factors == sorted(factors, reverse=True)
+
+
+def budget(max_epochs, max_steps, d_steps_per_g=1, batches=100):
+    trainer = SimpleNamespace(
+        estimated_stepping_batches=None, num_training_batches=batches, max_epochs=max_epochs, max_steps=max_steps
+    )
+    return budget_batches(trainer, d_steps_per_g)
+
+
+def test_the_budget_is_in_batches_whichever_limit_ends_the_fit_first():
+    assert budget(6, -1) == 600
+    assert budget(None, 4320) == 2160  # max_steps counts a D and a G step per batch
+    assert budget(-1, 300, d_steps_per_g=2) == 200  # 3 optimizer steps per 2 batches
+    assert budget(3, 4320) == 300
+    with pytest.raises(ValueError, match=r"model\.lr_decay needs a fixed budget"):
+        budget(-1, -1)
+
+
+def learning_rates(checkpoint) -> list[float]:
+    return [group["lr"] for state in checkpoint["optimizer_states"] for group in state["param_groups"]]
+
+
+def test_a_run_ends_at_zero_and_a_resumed_one_continues_the_decay(run_cli, tmp_path):
+    tiny = ("test=false", "model.lr_decay=linear")  # the tiny data: 8 batches an epoch
+    full = load_checkpoint(run_cli("trainer.max_epochs=2", *tiny) / "checkpoints" / "last.ckpt")
+    assert learning_rates(full) == pytest.approx([0.0, 0.0], abs=1e-12)
+    assert [s["last_epoch"] for s in full["lr_schedulers"]] == [16, 16]  # stepped once per batch
+
+    # One epoch, then continued to two in the same folder: the schedulers count on from batch 8 and
+    # decay over the new budget (half the rate at batch 8 of 16), ending at 0 like the uninterrupted run
+    first = run_cli("trainer.max_epochs=1", *tiny, run_dir=tmp_path / "resumed")
+    last = first / "checkpoints" / "last.ckpt"
+    assert [s["last_epoch"] for s in load_checkpoint(last)["lr_schedulers"]] == [8, 8]
+    resumed = load_checkpoint(
+        last_after := run_cli("trainer.max_epochs=2", *tiny, f"ckpt_path={last}", run_dir=first)
+        / "checkpoints"
+        / "last.ckpt"
+    )
+    assert [s["last_epoch"] for s in resumed["lr_schedulers"]] == [16, 16] and last_after.exists()
+    assert learning_rates(resumed) == pytest.approx([0.0, 0.0], abs=1e-12)
+
+
+def test_an_unknown_decay_is_refused(run_cli):
+    with pytest.raises(SystemExit, match=r"model\.lr_decay must be one of linear, cosine or null, got 'step'"):
+        run_cli("trainer.max_epochs=1", "test=false", "model.lr_decay=step")
+
+
+def test_without_decay_the_rates_stay(run_cli):
+    last = load_checkpoint(run_cli("trainer.max_epochs=1", "test=false") / "checkpoints" / "last.ckpt")
+    assert learning_rates(last) == [pytest.approx(2e-4)] * 2 and not last.get("lr_schedulers")
+    assert math.isfinite(last["epoch"])
