@@ -26,7 +26,7 @@ class QualityMetrics(L.Callback):
         every_n_epochs: int = 1,
         n_per_class: int = 200,
         seed: int = 0,
-        batch_size: int = 1000,
+        batch_size: int = 200,
         kid_subsets: int = 10,
     ):
         if min(every_n_epochs, n_per_class, kid_subsets) < 1:
