@@ -7,7 +7,13 @@ from condgan.augment import DiffAugment, cutout, translation
 from condgan.checkpoint import load_generator
 from condgan.losses import HingeLoss
 from condgan.networks import MLPDiscriminator
-from condgan.regularizers import gradient_penalty, r1_penalty
+from condgan.regularizers import (
+    consistency_penalty,
+    gradient_penalty,
+    mode_seeking_loss,
+    r1_penalty,
+    same_label_partners,
+)
 from tests.helpers.tiny_gan import SHAPE, fit, tiny_gan
 
 
@@ -61,6 +67,8 @@ def test_ema_generator_lags_the_trained_one_and_is_what_checkpoints_serve(tmp_pa
     [
         ({"gp_weight": 10.0, "loss": HingeLoss()}, "train/gp"),
         ({"r1_gamma": 1.0}, "train/r1"),
+        ({"cr_weight": 10.0}, "train/cr"),
+        ({"ms_weight": 1.0}, "train/ms"),
         ({"discriminator": AuxMLPDiscriminator()}, "train/d_aux"),
         ({"augment": DiffAugment("translation,cutout")}, "train/d_loss"),
     ],
@@ -106,6 +114,39 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
 def test_r1_penalty_is_half_the_squared_gradient_norm():
     score = lambda x, y: 2 * x.flatten(1).sum(1)  # ∇ = 2 in every pixel
     assert r1_penalty(score, torch.randn(3, *SHAPE), torch.zeros(3)).item() == pytest.approx(0.5 * 4 * 64)
+
+
+def test_consistency_penalty_is_zero_only_for_a_critic_blind_to_shifts():
+    torch.manual_seed(0)
+    images, labels = torch.rand(16, 1, 16, 16) * 2 - 1, torch.zeros(16)
+    constant_critic = lambda x, y: torch.ones(len(x))
+    assert consistency_penalty(constant_critic, images, labels, constant_critic(images, labels)).item() == 0
+    w = torch.randn(1, 1, 16, 16)
+    where_critic = lambda x, y: (x * w).flatten(1).sum(1)  # weighs each pixel position differently
+    penalty = consistency_penalty(where_critic, images, labels, where_critic(images, labels))
+    assert penalty.item() > 1.0
+
+
+def test_same_label_partners_pair_each_image_with_another_of_its_label():
+    labels = torch.tensor([3, 1, 3, 2, 1, 3, 0])
+    partners = same_label_partners(labels)
+    assert torch.equal(labels[partners], labels)
+    alone = torch.tensor([3, 6])  # the only 2 and the only 0
+    assert torch.equal(partners[alone], alone)
+    others = torch.tensor([0, 1, 2, 4, 5])
+    assert (partners[others] != others).all() and len(set(partners[[0, 2, 5]].tolist())) == 3  # a cycle of the 3s
+
+
+def test_mode_seeking_loss_falls_as_fakes_of_a_label_differ():
+    torch.manual_seed(0)
+    noise, labels = torch.randn(8, 4), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    base = torch.randn(8, 1, 4, 4)
+    alike = mode_seeking_loss(noise, base * 0.01, labels)
+    apart = mode_seeking_loss(noise, base, labels)
+    assert alike.item() > 50 * apart.item()
+    fake = base.clone().requires_grad_(True)
+    mode_seeking_loss(noise, fake, torch.arange(8)).backward()  # no two of a label: zero, and no error
+    assert torch.equal(fake.grad, torch.zeros_like(fake))
 
 
 def test_diffaugment_moves_and_blanks_content_differentiably():

@@ -11,7 +11,7 @@ from torch.optim.swa_utils import AveragedModel
 from condgan.augment import DiffAugment
 from condgan.losses import GANLoss
 from condgan.lr_decay import DECAYS, budget_batches, lr_decay_schedulers
-from condgan.regularizers import gradient_penalty, r1_penalty
+from condgan.regularizers import consistency_penalty, gradient_penalty, mode_seeking_loss, r1_penalty
 
 PROGRESS_BAR = ("train/g_loss", "train/d_loss")
 BATCHES_TRAINED = "condgan_batches_trained"  # checkpoint key: ConditionalGAN.batches_trained
@@ -47,11 +47,13 @@ class ConditionalGAN(L.LightningModule):
     ``discriminator(images, labels) -> scores (B,)``, or ``(scores, class_logits (B, K))`` for AC-GAN heads.
 
     Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``gp_weight`` (WGAN-GP λ),
-    ``r1_gamma`` (R1 γ), ``aux_weight`` (AC-GAN class loss, used when D returns logits), ``ema_decay``
-    (an exponential moving average of G, used for sampling, validation and export), ``augment`` (DiffAugment
-    on everything D sees), ``lr_decay`` (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the
-    fixed budget, ``condgan.lr_decay``). Speed switches, off by default: ``channels_last`` (NHWC tensors for
-    conv nets on GPU), ``compile`` (``torch.compile`` of G and D in place, so checkpoint keys do not change).
+    ``r1_gamma`` (R1 γ), ``cr_weight`` (bCR: D's scores should not change when its input moves by a few
+    pixels), ``ms_weight`` (mode seeking: fakes of one label should differ as their noises do), ``aux_weight``
+    (AC-GAN class loss, used when D returns logits), ``ema_decay`` (an exponential moving average of G, used
+    for sampling, validation and export), ``augment`` (DiffAugment on everything D sees), ``lr_decay``
+    (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the fixed budget, ``condgan.lr_decay``).
+    Speed switches, off by default: ``channels_last`` (NHWC tensors for conv nets on GPU), ``compile``
+    (``torch.compile`` of G and D in place, so checkpoint keys do not change).
     """
 
     def __init__(
@@ -64,6 +66,8 @@ class ConditionalGAN(L.LightningModule):
         d_steps_per_g: int = 1,
         gp_weight: float = 0.0,
         r1_gamma: float = 0.0,
+        cr_weight: float = 0.0,
+        ms_weight: float = 0.0,
         aux_weight: float = 1.0,
         ema_decay: float | None = None,
         augment: DiffAugment | None = None,
@@ -86,6 +90,7 @@ class ConditionalGAN(L.LightningModule):
             r1_gamma,
             aux_weight,
         )
+        self.cr_weight, self.ms_weight = cr_weight, ms_weight
         self.augment, self.channels_last, self.compile_networks = augment, channels_last, compile
         self.generator_ema = None
         if ema_decay:
@@ -148,8 +153,9 @@ class ConditionalGAN(L.LightningModule):
         # Fakes are drawn for the real batch's labels: both halves of D's batch share one label distribution,
         # and WGAN-GP interpolates pairs of the same label.
         g_step = (batch_idx + 1) % self.d_steps_per_g == 0
+        noise = torch.randn(len(real), self.latent_dim, device=self.device)
         with torch.set_grad_enabled(g_step):  # without a G step, the graph through G is never used
-            fake = self.generator(torch.randn(len(real), self.latent_dim, device=self.device), labels)
+            fake = self.generator(noise, labels)
 
         self.toggle_optimizer(opt_d)
         d_loss, logs = self._discriminator_loss(real, fake.detach(), labels)
@@ -160,7 +166,7 @@ class ConditionalGAN(L.LightningModule):
 
         if g_step:  # against the freshly updated D, whose parameters the toggle freezes
             self.toggle_optimizer(opt_g)
-            g_loss, g_logs = self._generator_loss(fake, labels)
+            g_loss, g_logs = self._generator_loss(fake, labels, noise)
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(g_loss)
             opt_g.step()
@@ -206,18 +212,28 @@ class ConditionalGAN(L.LightningModule):
         if self.gp_weight:
             logs["train/gp"] = gradient_penalty(self.score, real, fake, labels)
             loss = loss + self.gp_weight * logs["train/gp"]
+        if self.cr_weight:  # on reals and on fakes (bCR)
+            logs["train/cr"] = consistency_penalty(self.score, real, labels, d_real) + consistency_penalty(
+                self.score, fake, labels, d_fake
+            )
+            loss = loss + self.cr_weight * logs["train/cr"]
         if self.r1_gamma:
             logs["train/r1"] = r1_penalty(self.score, real, labels)
             loss = loss + self.r1_gamma * logs["train/r1"]
         return loss, {k: v.detach() for k, v in logs.items()}
 
-    def _generator_loss(self, fake: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _generator_loss(
+        self, fake: torch.Tensor, labels: torch.Tensor, noise: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         scores, logits = self.discriminate(fake, labels)
         loss = self.loss.generator(scores)
         logs = {"train/g_loss": loss}
         if logits is not None:
             logs["train/g_aux"] = self._class_loss_g(logits, labels)
             loss = loss + self.aux_weight * logs["train/g_aux"]
+        if self.ms_weight:
+            logs["train/ms"] = mode_seeking_loss(noise, fake, labels)
+            loss = loss + self.ms_weight * logs["train/ms"]
         return loss, {k: v.detach() for k, v in logs.items()}
 
     def _class_loss_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
