@@ -15,13 +15,14 @@ from bench._report import write_section
 from bench.throughput import ROOT, compose_config, time_condgan
 from condgan.data.sources import ensure_dataset
 
-BF16, CHANNELS_LAST, COMPILE = "trainer.precision=bf16-mixed", "model.channels_last=true", "model.compile=true"
-VARIANTS = {  # name → config overrides
-    "fp32": [],
-    "channels_last": [CHANNELS_LAST],
-    "bf16-mixed": [BF16],
+FP32, BF16 = "trainer.precision=32-true", "trainer.precision=bf16-mixed"
+PLAIN, CHANNELS_LAST, COMPILE = "model.channels_last=false", "model.channels_last=true", "model.compile=true"
+VARIANTS = {  # name → config overrides; each sets every switch, since the default config turns some on
+    "fp32": [FP32, PLAIN],
+    "channels_last": [FP32, CHANNELS_LAST],
+    "bf16-mixed": [BF16, PLAIN],
     "bf16-mixed + channels_last": [BF16, CHANNELS_LAST],
-    "compile": [COMPILE],
+    "compile": [FP32, PLAIN, COMPILE],
     "compile + bf16-mixed + channels_last": [COMPILE, BF16, CHANNELS_LAST],
 }
 
@@ -34,6 +35,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--batch-size", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--override", action="append", default=[], help="a Hydra override for every variant")
+    parser.add_argument("--section", help="the docs/benchmarks.md section to write (default speedups_<accelerator>)")
     args = parser.parse_args()
 
     ensure_dataset("mnist", args.data_dir)
@@ -45,6 +48,7 @@ def main() -> None:
                 args.data_dir,
                 f"trainer.accelerator={args.accelerator}",
                 f"datamodule.batch_size={batch}",
+                *args.override,
                 *VARIANTS[name],
             )
             torch.manual_seed(0)
@@ -54,9 +58,10 @@ def main() -> None:
             print(rows[-1], flush=True)
 
     device = torch.cuda.get_device_name() if args.accelerator == "gpu" else "CPU"
+    extra = f" with {' '.join(f'`{o}`' for o in args.override)}" if args.override else ""
     table = "\n".join(
         [
-            f"## Speed switches on one {device}: the default experiment, {args.steps} timed steps",
+            f"## Speed switches on one {device}: the default experiment{extra}, {args.steps} timed steps",
             "",
             f"| batch | switches | images/s | vs {args.variants[0]} |",
             "| ---: | --- | ---: | ---: |",
@@ -64,7 +69,7 @@ def main() -> None:
         ]
     )
     print(table)
-    write_section(f"speedups_{args.accelerator}", table)
+    write_section(args.section or f"speedups_{args.accelerator}", table)
 
 
 if __name__ == "__main__":

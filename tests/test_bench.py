@@ -33,3 +33,15 @@ def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):
     assert "second A" in text and "first A" not in text
     assert "only B" in text and "A note kept between runs." in text
     assert text.count("<!-- a:start -->") == 1
+
+
+def test_every_speedup_variant_sets_every_switch_itself():
+    """The default config turns some switches on (precision=auto, channels_last in model=dcgan_adc): a variant
+    that left one unset would time the default's choice under another name."""
+    from bench.speedups import VARIANTS
+
+    for name, overrides in VARIANTS.items():
+        keys = {o.split("=")[0] for o in overrides}
+        assert {"trainer.precision", "model.channels_last"} <= keys, name
+        assert ("bf16" in name) == ("trainer.precision=bf16-mixed" in overrides), name
+        assert ("channels_last" in name) == ("model.channels_last=true" in overrides), name
