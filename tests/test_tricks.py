@@ -186,6 +186,25 @@ def test_ema_warms_up_then_decays_at_the_configured_rate():
     assert ema[0].item() == pytest.approx(0.001)
 
 
+def test_ema_warmup_sets_how_far_back_the_average_reaches():
+    """(1 + n) / (warmup + n): at n = 1000 the decay is 1001/1010 with warmup 10 and 1001/1020 with 20, so the
+    larger warmup follows G more closely; past the ramp both settle at ``decay``."""
+    from condgan.model import EMAWithWarmup
+
+    new = [torch.ones(1)]
+    for warmup, expected in ((10, 9 / 1010), (20, 19 / 1020)):
+        ema = [torch.zeros(1)]
+        EMAWithWarmup(0.999, warmup)(ema, new, torch.tensor(1000))
+        assert ema[0].item() == pytest.approx(expected)
+        ema = [torch.zeros(1)]
+        EMAWithWarmup(0.999, warmup)(ema, new, torch.tensor(10**6))
+        assert ema[0].item() == pytest.approx(0.001)
+    with pytest.raises(ValueError, match="ema_warmup must be > 1"):
+        EMAWithWarmup(0.999, 1)
+    model = tiny_gan(ema_decay=0.999, ema_warmup=21)
+    assert model.generator_ema.multi_avg_fn.warmup == 21
+
+
 def test_adc_gan_head_names_fakes_as_their_own_classes():
     """ADC-GAN: 2K logits; D names a fake of class k as K + k; G's class loss is logit[K + k] − logit[k]."""
     from condgan.networks import DCGANDiscriminator
