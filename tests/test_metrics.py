@@ -270,6 +270,22 @@ def test_callback_measures_kid_on_its_own_subset_count(run_cli, monkeypatch):
         QualityMetrics(kid_subsets=0)
 
 
+@pytest.mark.parametrize(("precision", "autocast"), [("bf16-mixed", True), ("32-true", False)])
+def test_callback_samples_in_the_training_precision(run_cli, monkeypatch, precision, autocast):
+    """The generator's calls run under the trainer's autocast (half the time in bf16 here); nothing else does."""
+    seen = []
+
+    def spy(*args, sampling_context, **kwargs) -> dict[str, dict[str, float]]:
+        seen.append(torch.is_autocast_enabled("cpu"))
+        with sampling_context():
+            seen.append(torch.is_autocast_enabled("cpu"))
+        return {"model": dict.fromkeys(METRICS, 1.0), "floor": dict.fromkeys(METRICS, 0.0)}
+
+    monkeypatch.setattr("condgan.callbacks.quality.measure_generator", spy)
+    run_cli("trainer.max_epochs=1", "test=false", f"trainer.precision={precision}")
+    assert seen == [False, autocast]
+
+
 def test_callback_refuses_a_dataset_without_classifier_before_training():
     trainer = SimpleNamespace(datamodule=SimpleNamespace(dataset="cifar10", data_dir="data", image_size=32))
     with pytest.raises(UnsupportedDatasetError, match=f"train_classifier cifar10.*{WITHOUT_QUALITY_METRICS}"):

@@ -137,6 +137,8 @@ class ConditionalGAN(L.LightningModule):
                 net.to(memory_format=torch.channels_last)
             if self.compile_networks:
                 net.compile()
+        if self.channels_last and self.generator_ema is not None:  # it draws the samples of every epoch's metrics
+            self.generator_ema.to(memory_format=torch.channels_last)
 
     def _layout(self, images: torch.Tensor) -> torch.Tensor:
         return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images

@@ -1,6 +1,8 @@
 """Every quality metric of a generator's samples, with the real-data floor beside each one."""
 
+import contextlib
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from statistics import mean
 
@@ -73,15 +75,19 @@ def measure_generator(
     seed: int = 0,
     batch_size: int = 1000,
     kid_subsets: int = KID_SUBSETS,
+    sampling_context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
 ) -> dict[str, dict[str, float]]:
     """``{"model": metrics, "floor": metrics}`` for ``n_per_class`` samples of every class (seeded).
 
     Both dicts hold METRICS and ``n_images``. The real images are loaded at ``image_size``, the size the
     generator was trained at, so real and generated images take the same resize to the classifier's 28 px.
+    ``sampling_context`` wraps the generator's calls only (e.g. the trainer's bf16 autocast); the classifier
+    and the metrics always run in float32, so the reference and the floor are the same in every precision.
     """
     data_dir = str(Path(data_dir).resolve())  # one cache entry per folder, however it is spelled
     classifier, _ = load_classifier(dataset)
-    images, labels = sample_per_class(generator, n_per_class, seed, batch_size)
+    with sampling_context():
+        images, labels = sample_per_class(generator, n_per_class, seed, batch_size)
     reference = embedded_test_split(dataset, data_dir, image_size)
     model = quality(embed(classifier, images, labels), reference, seed, kid_subsets)
     floor = floor_quality(dataset, data_dir, image_size, n_per_class, seed, kid_subsets)
