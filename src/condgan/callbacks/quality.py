@@ -92,7 +92,7 @@ class QualityMetrics(L.Callback):
                 self.seed,
                 self.batch_size,
                 self.kid_subsets,
-                # the training precision (bf16 autocast in the default here): 2000 samples in half the time
+                # the training precision (bf16 autocast in the default here): 2000 samples in 0.2 s, not 0.7 s
                 sampling_context=trainer.precision_plugin.forward_context,
             )
             values = {f"val/{name}": measured["model"][name] for name in METRICS}
