@@ -14,7 +14,7 @@ import pytest
 
 from condgan.checkpoint import load_checkpoint
 from condgan.serve.local import free_loopback_port
-from tests.helpers import ROOT
+from tests.helpers import ROOT, compose_config
 
 pytestmark = pytest.mark.e2e
 TWO_NODES = ("trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2")
@@ -54,11 +54,12 @@ def start_both(commands: list[list[str]], envs: list[dict[str, str]], logs: Path
 
 
 def check_world(run_dir: Path, seen_dir: Path) -> None:
+    batch = compose_config(output_dir=run_dir).datamodule.batch_size  # the default's global batch
     ranks = [json.loads((seen_dir / f"rank{r}.json").read_text()) for r in range(2)]
     assert all(r["world_size"] == 2 for r in ranks)
     assert ranks[0]["global_step"] == ranks[1]["global_step"] > 0
     assert not set(ranks[0]["seen"]) & set(ranks[1]["seen"])  # each rank its own shard
-    assert len(ranks[0]["seen"]) == len(ranks[1]["seen"]) == 3 * 32  # 3 batches of 64 / 2 each
+    assert len(ranks[0]["seen"]) == len(ranks[1]["seen"]) == 3 * batch // 2  # 3 batches, half on each rank
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
     assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == ranks[0]["global_step"]
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # the W&B run of global rank 0 alone
