@@ -226,3 +226,54 @@ def test_adc_gan_head_names_fakes_as_their_own_classes():
     assert torch.allclose(model._class_loss_g(logits, labels), expected, atol=1e-6)
     with pytest.raises(ValueError, match="needs aux_classifier=true"):
         DCGANDiscriminator(num_classes=10, image_shape=(1, 28, 28), base_channels=8, aux_fake_classes=True)
+
+
+def small_dcgan_d(**kwargs):
+    from condgan.networks import DCGANDiscriminator
+
+    torch.manual_seed(0)
+    return DCGANDiscriminator(num_classes=10, image_shape=(1, 28, 28), base_channels=8, **kwargs)
+
+
+def test_one_discriminator_call_on_reals_and_fakes_where_that_changes_nothing():
+    """The DCGAN D scores each image alone: one call on both halves gives what two calls give. D with
+    dropout (the assignment's MLP), spectral norm or DiffAugment keeps two calls (their draws would change)."""
+    model = tiny_gan(discriminator=small_dcgan_d(spectral_norm=False, aux_classifier=True, aux_fake_classes=True))
+    assert model.joint_real_fake_pass
+    real, fake, labels = torch.randn(6, 1, 28, 28), torch.randn(6, 1, 28, 28), torch.randint(0, 10, (6,))
+    joint = model.discriminate_pair(real, fake, labels)
+    model.joint_real_fake_pass = False
+    for (j_scores, j_logits), (s_scores, s_logits) in zip(
+        joint, model.discriminate_pair(real, fake, labels), strict=True
+    ):
+        assert j_scores.shape == (6,) and j_logits.shape == (6, 20)
+        assert torch.allclose(j_scores, s_scores, atol=1e-5) and torch.allclose(j_logits, s_logits, atol=1e-5)
+    assert not tiny_gan().joint_real_fake_pass  # MLP D: dropout
+    assert not tiny_gan(discriminator=small_dcgan_d(spectral_norm=True)).joint_real_fake_pass
+    augmented = tiny_gan(discriminator=small_dcgan_d(spectral_norm=False), augment=DiffAugment("translation"))
+    assert not augmented.joint_real_fake_pass
+
+
+def test_channels_last_networks_hand_gradients_back_in_their_own_layout():
+    """Under channels_last, G's stem map is NHWC like its up path, and the gradient of D's flattened
+    features comes back NHWC: the same numbers as NCHW, without kernels that mix layouts."""
+    from condgan.networks import DCGANGenerator
+    from condgan.networks.layers import flatten_features
+
+    h = torch.randn(2, 4, 3, 3).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    flat, seen = flatten_features(h), []
+    h.register_hook(seen.append)  # runs after flatten_features' hook: sees the gradient the kernels get
+    assert torch.equal(flat, h.detach().flatten(1))
+    flat.backward(torch.arange(72.0).reshape(2, 36))
+    assert seen[0].is_contiguous(memory_format=torch.channels_last) and not seen[0].is_contiguous()
+    assert torch.equal(h.grad, torch.arange(72.0).reshape(2, 4, 3, 3))
+
+    torch.manual_seed(0)
+    g = DCGANGenerator(latent_dim=8, num_classes=10, image_shape=(1, 28, 28), base_channels=4, conditioning="concat")
+    noise, labels = torch.randn(3, 8), torch.tensor([0, 5, 9])
+    assert g.stem_map(noise, labels).is_contiguous()
+    expected = g(noise, labels)
+    g.to(memory_format=torch.channels_last)
+    stem = g.stem_map(noise, labels)
+    assert stem.is_contiguous(memory_format=torch.channels_last) and not stem.is_contiguous()
+    assert torch.allclose(g(noise, labels), expected, atol=1e-5)

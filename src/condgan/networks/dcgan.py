@@ -9,6 +9,7 @@ from torch import nn
 from condgan.networks.layers import (
     ConditionalDiscriminator,
     ConditionalGenerator,
+    flatten_features,
     generator_norm,
     maybe_spectral_norm,
 )
@@ -57,7 +58,7 @@ class DCGANGenerator(ConditionalGenerator):
         self.to_image = nn.Sequential(nn.Conv2d(base_channels, self.image_shape[0], 3, padding=1), nn.Tanh())
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.stem_norm(self.stem(noise, labels), labels))  # (B, base·2^k, s0, s0)
+        x = F.relu(self.stem_norm(self.stem_map(noise, labels), labels))  # (B, base·2^k, s0, s0)
         for block in self.blocks:
             x = block(x, labels)
         return self.to_image(x)  # (B, C, H, W)
@@ -90,4 +91,4 @@ class DCGANDiscriminator(ConditionalDiscriminator):
         return w[-1] * self.start**2
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x).flatten(1)  # (B, 2^(k-1)·b·s0·s0): keeps where things are, like DCGAN's last conv
+        return flatten_features(self.body(x))  # (B, 2^(k-1)·b·s0·s0): keeps where things are, like DCGAN's last conv

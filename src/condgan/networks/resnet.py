@@ -90,7 +90,7 @@ class ResNetGenerator(ConditionalGenerator):
         )
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        x = self.stem(noise, labels)  # (B, base·2^k, s0, s0)
+        x = self.stem_map(noise, labels)  # (B, base·2^k, s0, s0)
         for block in self.blocks:
             x = block(x, labels)
         return self.to_image(x)  # (B, C, H, W)
