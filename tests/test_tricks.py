@@ -228,11 +228,11 @@ def test_adc_gan_head_names_fakes_as_their_own_classes():
         DCGANDiscriminator(num_classes=10, image_shape=(1, 28, 28), base_channels=8, aux_fake_classes=True)
 
 
-def small_dcgan_d(**kwargs):
+def small_dcgan_d(image_shape=(1, 28, 28), **kwargs):
     from condgan.networks import DCGANDiscriminator
 
     torch.manual_seed(0)
-    return DCGANDiscriminator(num_classes=10, image_shape=(1, 28, 28), base_channels=8, **kwargs)
+    return DCGANDiscriminator(num_classes=10, image_shape=image_shape, base_channels=8, **kwargs)
 
 
 def test_one_discriminator_call_on_reals_and_fakes_where_that_changes_nothing():
@@ -252,6 +252,19 @@ def test_one_discriminator_call_on_reals_and_fakes_where_that_changes_nothing():
     assert not tiny_gan(discriminator=small_dcgan_d(spectral_norm=True)).joint_real_fake_pass
     augmented = tiny_gan(discriminator=small_dcgan_d(spectral_norm=False), augment=DiffAugment("translation"))
     assert not augmented.joint_real_fake_pass
+
+
+@pytest.mark.parametrize(("joint", "calls_per_batch"), [(True, 2), (False, 3)])
+def test_a_training_batch_calls_the_discriminator_once_for_both_halves_where_it_can(joint, calls_per_batch):
+    """D's update on reals and fakes, then G's against the updated D: two calls a batch where one call serves
+    both halves (the DCGAN D), three where it cannot (the MLP D: dropout)."""
+    d = small_dcgan_d(image_shape=(1, 8, 8), spectral_norm=False) if joint else None
+    model = tiny_gan(**({"discriminator": d} if joint else {}))
+    assert model.joint_real_fake_pass is joint
+    batch_sizes = []
+    model.discriminator.register_forward_hook(lambda module, args, out: batch_sizes.append(len(args[0])))
+    fit(model, batches=2)
+    assert batch_sizes == ([32, 16] if joint else [16, 16, 16]) * 2
 
 
 def test_channels_last_networks_hand_gradients_back_in_their_own_layout():
