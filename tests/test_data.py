@@ -18,7 +18,7 @@ import torch
 
 from condgan.data import sources
 from condgan.data.__main__ import main as cli_main
-from condgan.data.datamodule import IdxDataModule, load_split
+from condgan.data.datamodule import IdxDataModule, InMemoryImages, load_split
 from condgan.data.idx import encode_idx
 from condgan.data.sources import IDX_FILES, ChecksumError, DatasetUnavailableError, ensure_dataset, raw_dir
 
@@ -134,6 +134,18 @@ def test_datamodule_batches(tiny_mnist: Path) -> None:
     train_ids = dm.train_set.images[:, 0, 0, 0].long()
     assert sorted(torch.cat([train_ids, val_ids]).tolist()) == list(range(N_TRAIN))
     assert sorted(seen_ids) == sorted(val_ids.tolist()) + list(range(100, 100 + N_TEST))
+
+
+def test_a_batch_is_its_images_stacked() -> None:
+    """DataLoader's one-call batch (``__getitems__``) holds exactly what indexing image by image gives."""
+    images = torch.randint(0, 256, (20, 3, 5, 5), dtype=torch.uint8)
+    dataset = InMemoryImages(images, torch.arange(20) % 7)
+    indices = [13, 2, 2, 19, 0]
+    batch_images, batch_labels = dataset.__getitems__(indices)
+    one_by_one = [dataset[i] for i in indices]
+    assert torch.equal(batch_images, torch.stack([image for image, _ in one_by_one]))
+    assert torch.equal(batch_labels, torch.stack([label for _, label in one_by_one]))
+    assert batch_images.dtype == torch.float32 and (batch_images[0] == images[13].float() / 127.5 - 1).all()
 
 
 def test_datamodule_resize(tiny_mnist: Path) -> None:

@@ -103,7 +103,10 @@ class InMemoryImages(Dataset):
 
     def __getitems__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
         batch = torch.as_tensor(indices)
-        return to_unit_range(self.images[batch]), self.labels[batch]  # B×C×H×W float32, B int64
+        # index_select, not images[batch]: advanced indexing took 77 µs for 32 MNIST images on 2 threads (and
+        # 10x that while another process shared the cores), index_select 10 µs: the same bytes
+        images, labels = self.images.index_select(0, batch), self.labels.index_select(0, batch)
+        return to_unit_range(images), labels  # B×C×H×W float32, B int64
 
 
 def to_unit_range(images: Tensor) -> Tensor:
