@@ -9,8 +9,8 @@ and its load. Then its last checkpoint is measured on 1000 images per class.
     python -m bench.quality --experiments fashion_dcgan --section quality_fashion
     python -m bench.quality --experiments emoji_dcgan --section quality_emoji
 
-`outside steps` is the share of the fit's wall clock spent in validation, quality metrics, sample grids and
-checkpoints (the FitTime callback's time/fit_s and time/steps_s).
+`outside steps` is the share of the fit's wall clock spent in validation, quality metrics, sample grids,
+checkpoints and Lightning's work between steps (the FitTime callback's time/fit_s and time/steps_s).
 """
 
 import argparse
@@ -111,7 +111,8 @@ def main() -> None:
             "classifier (docs/metrics.md); the real-data floor (held-out training images against the test split) is",
             "in brackets. Lower is better for FID, intra-FID and KID; higher for the rest. `steps` are the loggers'",
             "(batches); `train s` is the whole `run.py` wall clock; `outside steps` is the fit's share spent in",
-            f"validation, quality metrics, sample grids and checkpoints. {note}.",
+            "validation, quality metrics, sample grids, checkpoints and Lightning's work between steps (fetching",
+            f"batches, callbacks). {note}.",
             "",
             "| run | data | epochs | steps | train s | outside steps | FID (floor) | intra-FID (floor) | KID | "
             "label acc (floor) | precision (floor) | recall (floor) |",

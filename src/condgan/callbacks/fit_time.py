@@ -1,6 +1,7 @@
 """Where a fit's wall clock goes: training steps versus everything else (validation, quality metrics, sample
-grids, checkpoints). Logged each epoch as ``time/fit_s`` and ``time/steps_s`` and said in one line at the end,
-with a warning when ``trainer.max_time`` ended the fit before its step or epoch budget did."""
+grids, checkpoints, and Lightning's work between steps: fetching the next batch, callbacks). Logged each epoch
+as ``time/fit_s`` and ``time/steps_s`` and said in one line at the end, with a warning when
+``trainer.max_time`` ended the fit before its step or epoch budget did."""
 
 import logging
 import time
@@ -34,8 +35,8 @@ class FitTime(L.Callback):
         if trainer.is_global_zero and self.fit_s > 0:
             other = self.fit_s - self.steps_s
             log.info(
-                "Fit: %.0f s, %.1f%% in training steps; %.0f s (%.1f%%) in validation, quality metrics, sample grids "
-                "and checkpoints",
+                "Fit: %.0f s, %.1f%% in training steps; %.0f s (%.1f%%) outside them: validation, quality metrics, "
+                "sample grids, checkpoints, data loading",
                 self.fit_s,
                 100 * self.steps_s / self.fit_s,
                 other,
