@@ -80,6 +80,24 @@ def test_each_trick_trains_and_logs(tricks, logged):
         assert "train/g_aux" in trainer.callback_metrics
 
 
+def test_lazy_r1_runs_every_nth_batch(monkeypatch):
+    """StyleGAN2's lazy regularisation: R1 on every ``r1_every``-th batch only (its weight × ``r1_every``)."""
+    import condgan.model
+
+    batches = []
+
+    def recording_r1(score, real, labels):
+        batches.append(model.batches_trained)
+        return r1_penalty(score, real, labels)
+
+    monkeypatch.setattr(condgan.model, "r1_penalty", recording_r1)
+    model = tiny_gan(r1_gamma=0.5, r1_every=4)
+    fit(model, batches=9)
+    assert batches == [0, 4, 8]
+    with pytest.raises(ValueError, match="r1_every"):
+        tiny_gan(r1_every=0)
+
+
 class RecordingMLPDiscriminator(MLPDiscriminator):
     """Keeps every batch of images it is shown."""
 

@@ -73,12 +73,12 @@ class ConditionalGAN(L.LightningModule):
     ``discriminator(images, labels) -> scores (B,)``, or ``(scores, class_logits (B, K))`` for AC-GAN heads.
 
     Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``gp_weight`` (WGAN-GP λ),
-    ``r1_gamma`` (R1 γ), ``cr_weight`` (bCR: D's scores should not change when its input moves by a few
-    pixels), ``ms_weight`` (mode seeking: fakes of one label should differ as their noises do), ``aux_weight``
-    (AC-GAN class loss, used when D returns logits), ``ema_decay`` (an exponential moving average of G, used
-    for sampling, validation and export; ``ema_warmup`` sets its ramp, ``EMAWithWarmup``), ``augment``
-    (DiffAugment on everything D sees), ``lr_decay`` (``"linear"`` or ``"cosine"``: both learning rates fall to
-    0 over the fixed budget, ``condgan.lr_decay``).
+    ``r1_gamma`` (R1 γ; ``r1_every``: lazily, on every n-th batch at n times γ), ``cr_weight`` (bCR: D's scores
+    should not change when its input moves by a few pixels), ``ms_weight`` (mode seeking: fakes of one label
+    should differ as their noises do), ``aux_weight`` (AC-GAN class loss, used when D returns logits),
+    ``ema_decay`` (an exponential moving average of G, used for sampling, validation and export; ``ema_warmup``
+    sets its ramp, ``EMAWithWarmup``), ``augment`` (DiffAugment on everything D sees), ``lr_decay``
+    (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the fixed budget, ``condgan.lr_decay``).
     Speed switches, off by default: ``channels_last`` (NHWC tensors for conv nets on GPU), ``compile``
     (``torch.compile`` of G and D in place, so checkpoint keys do not change).
     """
@@ -93,6 +93,7 @@ class ConditionalGAN(L.LightningModule):
         d_steps_per_g: int = 1,
         gp_weight: float = 0.0,
         r1_gamma: float = 0.0,
+        r1_every: int = 1,
         cr_weight: float = 0.0,
         ms_weight: float = 0.0,
         aux_weight: float = 1.0,
@@ -119,6 +120,9 @@ class ConditionalGAN(L.LightningModule):
             aux_weight,
         )
         self.cr_weight, self.ms_weight = cr_weight, ms_weight
+        if r1_every < 1:
+            raise ValueError(f"model.r1_every must be >= 1, got {r1_every}")
+        self.r1_every = r1_every
         self.augment, self.channels_last, self.compile_networks = augment, channels_last, compile
         self.generator_ema = None
         if ema_decay:
@@ -264,9 +268,9 @@ class ConditionalGAN(L.LightningModule):
                 self.score, fake, labels, d_fake
             )
             loss = loss + self.cr_weight * logs["train/cr"]
-        if self.r1_gamma:
+        if self.r1_gamma and self.batches_trained % self.r1_every == 0:  # lazy: every r1_every-th batch, × r1_every
             logs["train/r1"] = r1_penalty(self.score, real, labels)
-            loss = loss + self.r1_gamma * logs["train/r1"]
+            loss = loss + self.r1_gamma * self.r1_every * logs["train/r1"]
         return loss, {k: v.detach() for k, v in logs.items()}
 
     def _generator_loss(
