@@ -107,6 +107,8 @@ class ConditionalGAN(L.LightningModule):
         super().__init__()
         if d_steps_per_g < 1:
             raise ValueError(f"d_steps_per_g must be >= 1, got {d_steps_per_g}")
+        if r1_every < 1:
+            raise ValueError(f"model.r1_every must be >= 1, got {r1_every}")
         if lr_decay is not None and lr_decay not in DECAYS:
             raise ValueError(f"model.lr_decay must be one of {', '.join(DECAYS)} or null, got {lr_decay!r}")
         self.lr_decay = lr_decay
@@ -120,8 +122,6 @@ class ConditionalGAN(L.LightningModule):
             aux_weight,
         )
         self.cr_weight, self.ms_weight = cr_weight, ms_weight
-        if r1_every < 1:
-            raise ValueError(f"model.r1_every must be >= 1, got {r1_every}")
         self.r1_every = r1_every
         self.augment, self.channels_last, self.compile_networks = augment, channels_last, compile
         self.generator_ema = None
