@@ -246,6 +246,25 @@ def test_adc_gan_head_names_fakes_as_their_own_classes():
         DCGANDiscriminator(num_classes=10, image_shape=(1, 28, 28), base_channels=8, aux_fake_classes=True)
 
 
+@pytest.mark.parametrize("push", [0.0, 0.5, 1.0])
+def test_aux_fake_push_weighs_adc_gans_push_from_fakes_of_k(push):
+    """G's ADC-GAN class loss is CE(real k) − push · CE(fake of k): push 0 is AC-GAN's pull alone, D's loss
+    does not change."""
+    cross_entropy = torch.nn.functional.cross_entropy
+    labels, logits = torch.tensor([0, 3, 9]), torch.randn(3, 20)
+    model = tiny_gan(aux_fake_push=push)
+    expected = cross_entropy(logits, labels) - push * cross_entropy(logits, labels + 10)
+    assert torch.allclose(model._class_loss_g(logits, labels), expected, atol=1e-6)
+    d_loss = (cross_entropy(logits, labels) + cross_entropy(logits, labels + 10)) / 2
+    assert torch.allclose(model._class_loss_d(logits, logits, labels), d_loss)
+
+
+@pytest.mark.parametrize("push", [-0.1, 1.5])
+def test_aux_fake_push_outside_zero_to_one_is_refused(push):
+    with pytest.raises(ValueError, match="aux_fake_push must be between 0"):
+        tiny_gan(aux_fake_push=push)
+
+
 def small_dcgan_d(image_shape=(1, 28, 28), **kwargs):
     from condgan.networks import DCGANDiscriminator
 

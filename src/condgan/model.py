@@ -75,7 +75,8 @@ class ConditionalGAN(L.LightningModule):
     Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``gp_weight`` (WGAN-GP λ),
     ``r1_gamma`` (R1 γ; ``r1_every``: lazily, on every n-th batch at n times γ), ``cr_weight`` (bCR: D's scores
     should not change when its input moves by a few pixels), ``ms_weight`` (mode seeking: fakes of one label
-    should differ as their noises do), ``aux_weight`` (AC-GAN class loss, used when D returns logits),
+    should differ as their noises do), ``aux_weight`` (AC-GAN class loss, used when D returns logits;
+    ``aux_fake_push``: how hard an ADC-GAN head pushes G's fakes from "a fake of k", 1 ADC-GAN's, 0 AC-GAN's),
     ``ema_decay`` (an exponential moving average of G, used for sampling, validation and export; ``ema_warmup``
     sets its ramp, ``EMAWithWarmup``), ``augment`` (DiffAugment on everything D sees), ``lr_decay``
     (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the fixed budget, ``condgan.lr_decay``).
@@ -97,6 +98,7 @@ class ConditionalGAN(L.LightningModule):
         cr_weight: float = 0.0,
         ms_weight: float = 0.0,
         aux_weight: float = 1.0,
+        aux_fake_push: float = 1.0,
         ema_decay: float | None = None,
         ema_warmup: float = 10.0,
         augment: DiffAugment | None = None,
@@ -123,6 +125,9 @@ class ConditionalGAN(L.LightningModule):
         )
         self.cr_weight, self.ms_weight = cr_weight, ms_weight
         self.r1_every = r1_every
+        if not 0.0 <= aux_fake_push <= 1.0:
+            raise ValueError(f"model.aux_fake_push must be between 0 (AC-GAN) and 1 (ADC-GAN), got {aux_fake_push}")
+        self.aux_fake_push = aux_fake_push
         self.augment, self.channels_last, self.compile_networks = augment, channels_last, compile
         self.generator_ema = None
         if ema_decay:
@@ -296,9 +301,11 @@ class ConditionalGAN(L.LightningModule):
 
     def _class_loss_g(self, fake_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """G's: look like a real k to D's class head. AC-GAN's pulls fakes to where k is easiest to name (class
-        prototypes, low recall); ADC-GAN's also pushes them from "a fake of k", whose optimum matches the data."""
+        prototypes, low recall); ADC-GAN's also pushes them from "a fake of k", whose optimum matches the data.
+        ``aux_fake_push`` below 1 weakens the push: between the two, more label accuracy for less recall."""
         if fake_logits.shape[1] == 2 * self.num_classes:
-            return F.cross_entropy(fake_logits, labels) - F.cross_entropy(fake_logits, labels + self.num_classes)
+            push = F.cross_entropy(fake_logits, labels + self.num_classes)
+            return F.cross_entropy(fake_logits, labels) - self.aux_fake_push * push
         return F.cross_entropy(fake_logits, labels)
 
     def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
