@@ -5,7 +5,9 @@ same seed gives the same metrics on any machine of the same kind; only the wall 
 and its load. Then its last checkpoint is measured on 1000 images per class.
 
     python -m bench.quality                                               # the default and the assignment's MLP
-    python -m bench.quality --experiments mnist_dcgan --override trainer.max_epochs=34 --section quality_30min
+    python -m bench.quality --experiments mnist_dcgan --override datamodule.batch_size=64 \
+        --override model.optimizer_g.lr=7e-4 --override model.optimizer_d.lr=7e-4 --override trainer.max_epochs=42 \
+        --section quality_30min
     python -m bench.quality --experiments fashion_dcgan --section quality_fashion
     python -m bench.quality --experiments emoji_dcgan --section quality_emoji
 
