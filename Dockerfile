@@ -28,7 +28,7 @@ COPY src /src/src
 RUN python3 -m venv /opt/condgan \
     && pip_args="--index-url $PIP_INDEX_URL ${PIP_CERT:+--cert $PIP_CERT}" \
     && pip install $pip_args --no-deps /src \
-    && python -m condgan.extras serve > /tmp/serve.txt \
+    && python -m condgan.dependencies serve > /tmp/serve.txt \
     && pip install $pip_args --no-warn-conflicts --constraint /src/constraints.txt --requirement /tmp/serve.txt \
     && rm -rf /tmp/serve.txt /src/src/condgan.egg-info /src/build
 

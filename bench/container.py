@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 
 from bench._report import load_note, markdown_table, write_section
-from condgan.export import export_generator
-from condgan.serve import container
-from condgan.sidecar import metadata_path
+from condgan.inference.export import export_generator
+from condgan.checkpoints.sidecar import metadata_path
+from tests.helpers import container
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = "localhost/condgan-serve:bench"

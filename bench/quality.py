@@ -29,8 +29,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench._report import BENCHMARKS_MD, load_note, write_section
-from condgan.csv_logger import read_metrics
 from condgan.metrics.evaluate import evaluate
+from condgan.training.csv_logger import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "logs" / "bench" / "quality"

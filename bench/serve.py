@@ -26,9 +26,9 @@ from pathlib import Path
 import httpx
 
 from bench._report import load_note, markdown_table, write_section
-from condgan.checkpoint import load_checkpoint
-from condgan.export import export_generator
-from condgan.serve.local import local_server
+from condgan.checkpoints.io import read_checkpoint
+from condgan.inference.export import export_generator
+from tests.helpers.local_server import local_server
 
 CLIENTS = (1, 4, 16)
 WARMUP_REQUESTS = 160  # from 16 clients: the first concurrent burst grows RSS once (per-thread allocator arenas)
@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--burst-only", action="store_true", help="skip latency and throughput")
     args = parser.parse_args()
 
-    generator_cfg = load_checkpoint(args.ckpt)["hyper_parameters"]["model"]["generator"]
+    generator_cfg = read_checkpoint(args.ckpt)["hyper_parameters"]["model"]["generator"]
     network = generator_cfg["_target_"].rsplit(".", 1)[-1]
     image_shape = "×".join(map(str, generator_cfg["image_shape"]))
     load = load_note()

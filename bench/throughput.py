@@ -24,7 +24,7 @@ import run
 from bench._report import write_section
 from condgan.data.datamodule import load_split, to_unit_range
 from condgan.data.sources import ensure_dataset
-from condgan.model import ConditionalGAN
+from condgan.gan.model import ConditionalGAN
 
 ROOT = Path(__file__).resolve().parents[1]
 

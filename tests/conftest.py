@@ -106,7 +106,7 @@ def run_script(monkeypatch):
 @pytest.fixture(scope="session")
 def untrained_onnx(untrained_checkpoint, tmp_path_factory) -> Path:
     """``untrained_checkpoint``'s generator exported to ONNX: generator.onnx and generator.onnx.json."""
-    from condgan.export import export_generator
+    from condgan.inference.export import export_generator
 
     return export_generator(untrained_checkpoint, "onnx", tmp_path_factory.mktemp("onnx") / "generator.onnx")
 

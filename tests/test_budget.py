@@ -6,8 +6,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from condgan import precision
-from condgan.checkpoint import load_checkpoint
+from condgan.checkpoints.io import read_checkpoint
+from condgan.training import precision
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,7 @@ def test_auto_reads_the_cpu_flags(flags, expected, tmp_path, monkeypatch, caplog
     real = precision.cpu_bf16_flags
     monkeypatch.setattr(precision, "cpu_bf16_flags", lambda: real(cpuinfo))
     cfg = OmegaConf.create({"accelerator": "cpu", "precision": "auto"})
-    with caplog.at_level(logging.INFO, logger="condgan.precision"):
+    with caplog.at_level(logging.INFO, logger="condgan.training.precision"):
         precision.resolve_precision(cfg)
     assert cfg.precision == expected
     assert f"trainer.precision=auto: {expected}" in caplog.text
@@ -43,7 +43,7 @@ def test_no_bf16_on_a_gpu_without_it(monkeypatch):
 
 def test_the_run_records_what_auto_chose(run_cli):
     run_dir = run_cli("trainer.max_epochs=1", "test=false")
-    chosen = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["hyper_parameters"]["trainer"]["precision"]
+    chosen = read_checkpoint(run_dir / "checkpoints" / "last.ckpt")["hyper_parameters"]["trainer"]["precision"]
     assert chosen == precision.auto_precision("cpu")[0]
     assert f"precision: {chosen}" in (run_dir / "config.yaml").read_text()
 
@@ -71,5 +71,5 @@ def test_same_seed_same_weights_per_precision(run_cli, tmp_path, chosen):
         run_cli("trainer.max_epochs=1", "test=false", f"trainer.precision={chosen}", run_dir=tmp_path / str(i))
         for i in range(2)
     ]
-    first, second = (load_checkpoint(r / "checkpoints" / "last.ckpt")["state_dict"] for r in runs)
+    first, second = (read_checkpoint(r / "checkpoints" / "last.ckpt")["state_dict"] for r in runs)
     assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)

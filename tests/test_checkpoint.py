@@ -4,14 +4,14 @@ import pickle
 import pytest
 import torch
 
-from condgan.checkpoint import CheckpointError, SafeCheckpointIO, atomic_save, load_checkpoint
+from condgan.checkpoints.io import CheckpointError, SafeCheckpointIO, atomic_save, read_checkpoint
 
 
 def test_atomic_save_roundtrip_and_no_temp_files(tmp_path):
     path = tmp_path / "sub" / "last.ckpt"
     atomic_save({"state_dict": {"w": torch.ones(2)}, "epoch": 3}, path)
     atomic_save({"state_dict": {"w": torch.zeros(2)}, "epoch": 4}, path)  # replaces, never appends
-    ckpt = load_checkpoint(path)
+    ckpt = read_checkpoint(path)
     assert ckpt["epoch"] == 4 and torch.equal(ckpt["state_dict"]["w"], torch.zeros(2))
     assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
 
@@ -21,7 +21,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path):
     atomic_save({"epoch": 1}, path)
     with pytest.raises((pickle.PicklingError, AttributeError)):  # "Can't pickle local object"
         atomic_save({"epoch": 2, "bad": lambda: None}, path)  # lambdas cannot be pickled: dies mid-save
-    assert load_checkpoint(path)["epoch"] == 1
+    assert read_checkpoint(path)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
 
 
@@ -29,17 +29,17 @@ def test_checkpoint_that_needs_code_is_refused(tmp_path):
     path = tmp_path / "pickled.ckpt"
     torch.save({"model": torch.nn.Linear(2, 2), "counter": collections.Counter("ab")}, path)
     with pytest.raises(CheckpointError, match="needs unpickling of code"):
-        load_checkpoint(path)
+        read_checkpoint(path)
 
 
 def test_missing_and_truncated_checkpoints(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
-        load_checkpoint(tmp_path / "nope.ckpt")
+        read_checkpoint(tmp_path / "nope.ckpt")
     path = tmp_path / "cut.ckpt"
     atomic_save({"w": torch.randn(1000)}, path)
     path.write_bytes(path.read_bytes()[:500])
     with pytest.raises(CheckpointError, match="truncated or corrupt"):
-        load_checkpoint(path)
+        read_checkpoint(path)
 
 
 def test_checkpoint_io_refuses_unsafe_loading(tmp_path):

@@ -3,8 +3,8 @@ import pytest
 from lightning.pytorch.accelerators import CPUAccelerator
 from lightning.pytorch.strategies import DDPStrategy
 
-from condgan.compat import devices_from_gpus, gan_ready_strategy
-from condgan.trainer import Trainer
+from condgan.training.compat import devices_from_gpus, gan_ready_strategy
+from condgan.training.trainer import Trainer
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from condgan.config_checks import check_config
+from condgan.training.config_checks import check_config
 from tests.helpers import ROOT, cli_args, compose_config
 
 

@@ -9,7 +9,7 @@ import yaml
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from condgan.train import instantiate_group
+from condgan.training.train import instantiate_group
 from tests.helpers import CONFIG_DIR, compose_config
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import warnings
 
-from condgan.console import quiet_console
+from condgan.training.console import quiet_console
 from tests.helpers import cli_args
 
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from condgan.serve import container
-from condgan.sidecar import metadata_path
+from condgan.checkpoints.sidecar import metadata_path
+from tests.helpers import container
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "container"

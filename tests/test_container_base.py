@@ -1,6 +1,6 @@
 """The base image's tarball cache, without root or podman: mmdebstrap is asked for a tar, stale leftovers go."""
 
-from condgan.serve import container
+from tests.helpers import container
 
 
 def fake_mmdebstrap(calls):

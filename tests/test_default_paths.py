@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from condgan.checkpoint import load_checkpoint, resume_log_step
-from condgan.csv_logger import read_metrics
+from condgan.checkpoints.io import read_checkpoint, resume_log_step
+from condgan.training.csv_logger import read_metrics
 from tests.helpers import cli_args, kill_when, run_child
 
 pytestmark = pytest.mark.e2e
@@ -143,10 +143,10 @@ def test_killed_run_resumed_into_its_folder_has_every_row(tiny_env, tiny_data_di
         "callbacks.timed_checkpoint.every_n_minutes=0.0005",
     )  # last.ckpt every 30 ms
     kill_when(args, tiny_env, lambda: last.exists() and (run_dir / "samples" / "epoch_001.png").exists())
-    before, killed_at, log_step = csv_rows(run_dir), load_checkpoint(last), resume_log_step(last, run_dir)
+    before, killed_at, log_step = csv_rows(run_dir), read_checkpoint(last), resume_log_step(last, run_dir)
     run_cli("logger=default", f"trainer.max_epochs={killed_at['epoch'] + 2}", f"ckpt_path={last}", run_dir=run_dir)
     after = csv_rows(run_dir)
-    assert load_checkpoint(last)["global_step"] > killed_at["global_step"]
+    assert read_checkpoint(last)["global_step"] > killed_at["global_step"]
     kept = [row for row in before if int(row["step"]) <= log_step]  # rows logged after the checkpoint go
     assert kept and after[: len(kept)] == kept and len(after) > len(kept)
     assert {int(r["epoch"]) for r in after if r.get("val/fid")} >= {0, 1, killed_at["epoch"] + 1}

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from condgan.checkpoint import load_checkpoint
+from condgan.checkpoints.io import read_checkpoint
 from condgan.data.datamodule import IdxDataModule
 from tests.helpers import cli_args
 
@@ -19,7 +19,7 @@ def test_ddp_cpu_trains_and_writes_one_run_folder(tiny_mnist, child_env, tmp_pat
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
     assert [p.name for p in tmp_path.iterdir()] == ["ddp"]  # no second run folder from rank 1
     # 256 training images, global batch 32 over 2 processes: 8 steps of 16 per process, 2 optimizer steps each.
-    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 2 * 8
+    assert read_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 2 * 8
 
 
 def test_each_rank_sees_distinct_data(tiny_mnist):

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from condgan.serve.local import free_loopback_port, wait_until_healthy
 from tests.helpers import ROOT, run_child
+from tests.helpers.local_server import free_loopback_port, wait_until_healthy
 
 pytestmark = pytest.mark.e2e
 

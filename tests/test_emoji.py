@@ -17,16 +17,16 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from condgan.augment import DiffAugment, random_shifts
 from condgan.data import emoji
 from condgan.data.__main__ import main as data_cli
 from condgan.data.datamodule import stratified_split
 from condgan.data.datasets import load_named_split
 from condgan.data.image_folder import ImageFolderDataModule
 from condgan.data.sources import ChecksumError, DatasetUnavailableError
-from condgan.export import export_generator
-from condgan.metadata import class_names
-from condgan.runtime import load_inference_model
+from condgan.gan.augment import DiffAugment, random_shifts
+from condgan.inference.export import export_generator
+from condgan.inference.metadata import class_names
+from condgan.inference.runtime import load_inference_model
 from condgan.serve.app import create_app
 from tests.helpers import ROOT
 
@@ -313,7 +313,7 @@ def test_floor_spread_retrains_the_recipe_per_seed(tiny_mnist: Path) -> None:
 def test_quality_metrics_measure_every_nth_and_the_last_epoch(epoch, global_step, max_epochs, max_steps, due) -> None:
     from types import SimpleNamespace
 
-    from condgan.callbacks import QualityMetrics
+    from condgan.training.callbacks import QualityMetrics
 
     trainer = SimpleNamespace(current_epoch=epoch, global_step=global_step, max_epochs=max_epochs, max_steps=max_steps)
     assert QualityMetrics(every_n_epochs=10).due(trainer) is due

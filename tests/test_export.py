@@ -8,12 +8,12 @@ import onnxruntime
 import pytest
 import torch
 
-from condgan import export
-from condgan.checkpoint import load_checkpoint, load_generator
-from condgan.export import EXPORT_SUFFIXES, ExportError, export_generator, torch_call
-from condgan.metadata import class_names
-from condgan.onnx_generator import OnnxGenerator
-from condgan.sampling import latent_noise
+from condgan.checkpoints.io import load_generator, read_checkpoint
+from condgan.inference import export
+from condgan.inference.export import EXPORT_SUFFIXES, ExportError, export_generator, torch_call
+from condgan.inference.metadata import class_names
+from condgan.inference.onnx_generator import OnnxGenerator
+from condgan.inference.sampling import latent_noise_tensor
 
 
 @pytest.fixture(scope="module", params=sorted(EXPORT_SUFFIXES))
@@ -32,7 +32,7 @@ def test_export_matches_pytorch_at_any_batch_size(exported):
     generator, _ = load_generator(ckpt)
     runner = load_exported(path)
     for batch in (1, 7, 64):  # the export was traced with a batch of 2
-        noise = latent_noise(batch, generator.latent_dim, seed=batch)
+        noise = latent_noise_tensor(batch, generator.latent_dim, seed=batch)
         labels = torch.randint(0, generator.num_classes, (batch,), generator=torch.Generator().manual_seed(batch))
         with torch.inference_mode():
             expected, actual = generator(noise, labels), runner(noise, labels)
@@ -44,7 +44,7 @@ def test_export_is_one_file_plus_its_metadata(exported):
     ckpt, path = exported
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name, f"{path.name}.json"]  # no external weights
     metadata = json.loads(path.with_name(f"{path.name}.json").read_text())
-    config = load_checkpoint(ckpt)["hyper_parameters"]
+    config = read_checkpoint(ckpt)["hyper_parameters"]
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert metadata["classes"] == [str(d) for d in range(10)]  # MNIST: the digits
     assert metadata["num_classes"] == 10 and metadata["latent_dim"] == 100 and metadata["image_shape"] == [1, 28, 28]

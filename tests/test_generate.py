@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from condgan.checkpoint import load_generator
-from condgan.sampling import latent_noise, latent_walk, sample, sample_per_class
+from condgan.checkpoints.io import load_generator
+from condgan.inference.sampling import latent_noise_tensor, latent_walk, sample, sample_per_class
 from tests.helpers import ROOT, decode_png
 
 
@@ -71,11 +71,11 @@ def test_bad_requests_fail_with_the_fix(run_script, untrained_checkpoint, tmp_pa
 
 
 def test_truncation_redraws_every_value_outside_it_reproducibly():
-    noise = latent_noise(500, 100, seed=3, truncation=0.5)
+    noise = latent_noise_tensor(500, 100, seed=3, truncation=0.5)
     assert noise.abs().max() <= 0.5
-    assert torch.equal(noise, latent_noise(500, 100, seed=3, truncation=0.5))
-    kept = latent_noise(500, 100, seed=3).abs() <= 0.5  # values inside the bound are the untruncated draw's
-    assert torch.equal(noise[kept], latent_noise(500, 100, seed=3)[kept])
+    assert torch.equal(noise, latent_noise_tensor(500, 100, seed=3, truncation=0.5))
+    kept = latent_noise_tensor(500, 100, seed=3).abs() <= 0.5  # values inside the bound are the untruncated draw's
+    assert torch.equal(noise[kept], latent_noise_tensor(500, 100, seed=3)[kept])
 
 
 def test_truncated_samples_from_the_command_line(run_script, untrained_checkpoint, tmp_path):

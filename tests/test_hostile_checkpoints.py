@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from condgan.checkpoint import CheckpointError, UnsafeCheckpointError, load_checkpoint, load_generator
-from condgan.runtime import load_inference_model
+from condgan.checkpoints.io import CheckpointError, UnsafeCheckpointError, load_generator, read_checkpoint
+from condgan.inference.runtime import load_inference_model
 from tests.helpers import ROOT, cli_args, compose_config
 
 MARKER = "pwned.txt"  # what every crafted config tries to create, relative to the current folder
@@ -62,7 +62,7 @@ def craft(base: Path, folder: Path, generator_cfg: dict) -> Path:
     path = folder / "checkpoints" / "last.ckpt"
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, path)
-    assert isinstance(load_checkpoint(path), dict)  # a valid weights-only file: the attack is in the config
+    assert isinstance(read_checkpoint(path), dict)  # a valid weights-only file: the attack is in the config
     return path
 
 
@@ -101,7 +101,7 @@ def test_sizes_the_weights_do_not_match_are_refused_before_anything_is_allocated
 
 
 def test_a_checkpoint_listing_files_outside_its_folder_is_not_resumed(tmp_path):
-    from condgan.checkpoint import check_checkpoint_callback_paths
+    from condgan.checkpoints.io import check_checkpoint_callback_paths
 
     victim = tmp_path / "precious.txt"
     state = {"dirpath": str(tmp_path / "run" / "checkpoints"), "best_k_models": {str(victim): 1.0}}

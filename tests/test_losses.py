@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from condgan.losses import HingeLoss, LSGANLoss, NonSaturatingLoss, WassersteinLoss
+from condgan.gan.losses import HingeLoss, LSGANLoss, NonSaturatingLoss, WassersteinLoss
 
 LOSSES = [LSGANLoss(), NonSaturatingLoss(), HingeLoss(), WassersteinLoss()]
 

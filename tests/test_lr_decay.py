@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from condgan.checkpoint import load_checkpoint
-from condgan.lr_decay import budget_batches, decay_factor
+from condgan.checkpoints.io import read_checkpoint
+from condgan.gan.lr_decay import budget_batches, decay_factor
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
@@ -37,7 +37,7 @@ def learning_rates(checkpoint) -> list[float]:
 
 def test_a_run_ends_at_zero_and_a_resumed_one_continues_the_decay(run_cli, tmp_path):
     tiny = ("test=false", "model.lr_decay=linear")  # the tiny data: 8 batches an epoch
-    full = load_checkpoint(run_cli("trainer.max_epochs=2", *tiny) / "checkpoints" / "last.ckpt")
+    full = read_checkpoint(run_cli("trainer.max_epochs=2", *tiny) / "checkpoints" / "last.ckpt")
     assert learning_rates(full) == pytest.approx([0.0, 0.0], abs=1e-12)
     assert [s["last_epoch"] for s in full["lr_schedulers"]] == [16, 16]  # stepped once per batch
 
@@ -45,10 +45,10 @@ def test_a_run_ends_at_zero_and_a_resumed_one_continues_the_decay(run_cli, tmp_p
     # decay over the new budget (half the rate at batch 8 of 16), ending at 0 like the uninterrupted run
     first = run_cli("trainer.max_epochs=1", *tiny, run_dir=tmp_path / "resumed")
     last = first / "checkpoints" / "last.ckpt"
-    assert [s["last_epoch"] for s in load_checkpoint(last)["lr_schedulers"]] == [8, 8]
-    assert learning_rates(load_checkpoint(last)) == pytest.approx([0.0, 0.0], abs=1e-12)
+    assert [s["last_epoch"] for s in read_checkpoint(last)["lr_schedulers"]] == [8, 8]
+    assert learning_rates(read_checkpoint(last)) == pytest.approx([0.0, 0.0], abs=1e-12)
     run_cli("trainer.max_epochs=2", *tiny, f"ckpt_path={last}", run_dir=first)
-    resumed = load_checkpoint(last)
+    resumed = read_checkpoint(last)
     assert [s["last_epoch"] for s in resumed["lr_schedulers"]] == [16, 16]
     assert learning_rates(resumed) == pytest.approx([0.0, 0.0], abs=1e-12)
 
@@ -59,7 +59,7 @@ def test_an_unknown_decay_is_refused(run_cli):
 
 
 def test_without_decay_the_rates_stay(run_cli):
-    last = load_checkpoint(
+    last = read_checkpoint(
         run_cli("trainer.max_epochs=1", "test=false", "model.lr_decay=null") / "checkpoints" / "last.ckpt"
     )
     model = last["hyper_parameters"]["model"]

@@ -14,9 +14,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 from torchvision.transforms.v2.functional import gaussian_blur
 
-from condgan.callbacks import QualityMetrics
-from condgan.callbacks.quality import WITHOUT_QUALITY_METRICS
-from condgan.checkpoint import load_checkpoint
+from condgan.checkpoints.io import read_checkpoint
 from condgan.data.datamodule import to_unit_range
 from condgan.metrics import METRICS, UnsupportedDatasetError, load_classifier, supported_datasets
 from condgan.metrics.classifier import DomainClassifier, weights_path
@@ -25,6 +23,8 @@ from condgan.metrics.features import embed
 from condgan.metrics.measure import label_accuracy, quality
 from condgan.metrics.reference import embedded_test_split, holdout_split
 from condgan.metrics.train_classifier import main as train_classifier_main
+from condgan.training.callbacks import QualityMetrics
+from condgan.training.callbacks.quality import WITHOUT_QUALITY_METRICS
 from tests.helpers import ROOT, tiny_digits
 
 REAL_DATA_DIR = Path(os.environ.get("CONDGAN_DATA_DIR", ROOT / "data"))
@@ -247,10 +247,10 @@ def test_best_checkpoint_is_chosen_by_fid_and_last_follows_training(run_cli, mon
     def scripted_measurement(*args, **kwargs) -> dict[str, dict[str, float]]:
         return {"model": dict.fromkeys(METRICS, 0.0) | {"fid": next(fids)}, "floor": dict.fromkeys(METRICS, 0.0)}
 
-    monkeypatch.setattr("condgan.callbacks.quality.measure_generator", scripted_measurement)
+    monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", scripted_measurement)
     checkpoints = run_cli("trainer.max_epochs=3", "test=false") / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_001.ckpt", "last.ckpt"]
-    last = load_checkpoint(checkpoints / "last.ckpt")
+    last = read_checkpoint(checkpoints / "last.ckpt")
     assert last["epoch"] == 2  # not the best epoch: the file to resume from
     ranking = next(state for key, state in last["callbacks"].items() if "val/fid" in key)
     assert float(ranking["best_model_score"]) == 1.0
@@ -263,7 +263,7 @@ def test_callback_measures_kid_on_its_own_subset_count(run_cli, monkeypatch):
         calls.append(args[7:] or kwargs.get("kid_subsets"))
         return {"model": dict.fromkeys(METRICS, 1.0), "floor": dict.fromkeys(METRICS, 0.0)}
 
-    monkeypatch.setattr("condgan.callbacks.quality.measure_generator", spy)
+    monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", spy)
     run_cli("trainer.max_epochs=1", "test=false", "callbacks.quality_metrics.kid_subsets=4")
     assert calls == [(4,)]
     with pytest.raises(ValueError, match="kid_subsets >= 1"):
@@ -281,7 +281,7 @@ def test_callback_samples_in_the_training_precision(run_cli, monkeypatch, precis
             seen.append(torch.is_autocast_enabled("cpu"))
         return {"model": dict.fromkeys(METRICS, 1.0), "floor": dict.fromkeys(METRICS, 0.0)}
 
-    monkeypatch.setattr("condgan.callbacks.quality.measure_generator", spy)
+    monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", spy)
     run_cli("trainer.max_epochs=1", "test=false", f"trainer.precision={precision}")
     assert seen == [False, autocast]
 

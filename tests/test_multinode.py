@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from condgan.checkpoint import load_checkpoint
-from condgan.serve.local import free_loopback_port
+from condgan.checkpoints.io import read_checkpoint
 from tests.helpers import ROOT, compose_config
+from tests.helpers.local_server import free_loopback_port
 
 pytestmark = pytest.mark.e2e
 TWO_NODES = ("trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2")
@@ -61,7 +61,7 @@ def check_world(run_dir: Path, seen_dir: Path) -> None:
     assert not set(ranks[0]["seen"]) & set(ranks[1]["seen"])  # each rank its own shard
     assert len(ranks[0]["seen"]) == len(ranks[1]["seen"]) == 3 * batch // 2  # 3 batches, half on each rank
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
-    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == ranks[0]["global_step"]
+    assert read_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == ranks[0]["global_step"]
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # the W&B run of global rank 0 alone
     assert sorted(p.name for p in run_dir.parent.iterdir()) == ["logs", "run", "seen"]  # no second run folder
 

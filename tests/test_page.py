@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from condgan.serve.local import local_server
+from tests.helpers.local_server import local_server
 
 STARTUP_TIMEOUT_S = 60
 PIXELS = """const img = arguments[0], canvas = document.createElement("canvas");

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from condgan.report import RunFolderError, interpolate_latents, write_report
+from condgan.report import RunFolderError, interpolate_latents_tensor, write_report
 
 EPOCHS = 2
 FIGURES = ("report/loss_curves.png", "report/samples.gif", "report/interpolation.png")
@@ -106,10 +106,10 @@ def test_path_that_is_not_a_run_folder_is_refused(tmp_path):
 
 def test_interpolation_walks_from_one_latent_to_the_other():
     start, end = torch.randn(2, 100, generator=torch.Generator().manual_seed(0))
-    path = interpolate_latents(start, end, 8)
+    path = interpolate_latents_tensor(start, end, 8)
     assert path.shape == (8, 100)
     torch.testing.assert_close(path[0], start)
     torch.testing.assert_close(path[-1], end)
     # On the sphere, not the chord: the midpoint keeps about the norm of the ends.
     assert path.norm(dim=1).min() > 0.9 * min(start.norm(), end.norm())
-    torch.testing.assert_close(interpolate_latents(start, 2 * start, 3)[1], 1.5 * start)  # parallel ends
+    torch.testing.assert_close(interpolate_latents_tensor(start, 2 * start, 3)[1], 1.5 * start)  # parallel ends

@@ -10,11 +10,11 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from condgan.runtime import load_inference_model
+from condgan.inference.runtime import load_inference_model
 from condgan.serve.app import create_app
 from condgan.serve.cli import main
-from condgan.serve.local import local_server
 from tests.helpers import decode_png
+from tests.helpers.local_server import local_server
 
 STARTUP_TIMEOUT_S = 60  # importing torch and loading the model, on a busy CI machine
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from condgan.runtime import InferenceModel, load_inference_model
+from condgan.inference.runtime import InferenceModel, load_inference_model
 from condgan.serve.app import create_app
 from condgan.serve.slots import GenerationSlots, ServerBusy
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from condgan import noise
-from condgan.checkpoint import load_generator
-from condgan.runtime import load_inference_model
-from condgan.sampling import latent_noise, sample
+from condgan.checkpoints.io import load_generator
+from condgan.inference import noise
+from condgan.inference.runtime import load_inference_model
+from condgan.inference.sampling import latent_noise_tensor, sample
 from condgan.serve.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ if sys.argv[2] == "uninstalled":
     for name in sys.argv[3:]:
         sys.modules[name] = None  # `import name` now fails, as if the package were not installed
 from fastapi.testclient import TestClient
-from condgan.runtime import load_inference_model
+from condgan.inference.runtime import load_inference_model
 from condgan.serve.app import create_app
 client = TestClient(create_app(load_inference_model(sys.argv[1])))
 paths = ["/generate?label=3&n=4&seed=1", "/grid?n=2", "/walk?label=1&steps=3", "/metadata", "/docs", "/"]
@@ -55,7 +55,7 @@ def test_noise_of_a_seed_is_pinned_and_shared_by_numpy_and_torch():
     pinned = [-0.11777673, 0.94245434, 2.5141597, 0.26202852, 0.54874307]
     np.testing.assert_allclose(noise.latent_noise(1, 5, seed=0)[0], pinned, rtol=0, atol=1e-6)
     assert torch.equal(
-        latent_noise(64, 100, seed=7, truncation=0.8), torch.from_numpy(noise.latent_noise(64, 100, 7, 0.8))
+        latent_noise_tensor(64, 100, seed=7, truncation=0.8), torch.from_numpy(noise.latent_noise(64, 100, 7, 0.8))
     )
 
 

@@ -5,8 +5,8 @@ import datetime
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from condgan.callbacks import TimedCheckpoint
-from condgan.checkpoint import load_checkpoint
+from condgan.checkpoints.io import read_checkpoint
+from condgan.training.callbacks import TimedCheckpoint
 from tests.helpers.tiny_gan import fit, tiny_gan
 
 
@@ -22,7 +22,7 @@ def test_timed_checkpoint_saves_inside_the_epoch(tmp_path):
     saves = CountSaves()
     fit(tiny_gan(), batches=5, callbacks=[TimedCheckpoint(str(tmp_path), every_n_minutes=1e-9), saves])
     assert saves.steps == [2, 4, 6, 8, 10]  # after every batch (2 optimizer steps each): the interval is ~0
-    assert load_checkpoint(tmp_path / "last.ckpt")["global_step"] == 10
+    assert read_checkpoint(tmp_path / "last.ckpt")["global_step"] == 10
 
 
 def test_lightnings_time_interval_still_skips_manual_optimization(tmp_path):

@@ -4,12 +4,12 @@ import hydra
 import pytest
 import torch
 
-from condgan.checkpoint import load_checkpoint
-from condgan.csv_logger import read_metrics
-from condgan.model import BATCHES_TRAINED
-from tests.helpers import ROOT, cli_args, compose_config, kill_when
+from condgan.checkpoints.io import read_checkpoint
+from condgan.gan.model import BATCHES_TRAINED
+from condgan.training.csv_logger import read_metrics
+from tests.helpers import CONFIG_DIR, ROOT, cli_args, compose_config, kill_when
 
-EXPERIMENTS = sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -24,7 +24,7 @@ def test_every_experiment_passes_fast_dev_run(run_cli, experiment):
 def test_default_trains_under_bf16_autocast_with_channels_last(run_cli):
     """The CPU speed switches of docs/benchmarks.md: weights stay float32, samples and checkpoint are written."""
     run_dir = run_cli("trainer.max_epochs=1", "trainer.precision=bf16-mixed", "model.channels_last=true")
-    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    ckpt = read_checkpoint(run_dir / "checkpoints" / "last.ckpt")
     weights = [v for k, v in ckpt["state_dict"].items() if k.startswith("generator.") and v.is_floating_point()]
     assert weights and all(w.dtype == torch.float32 and torch.isfinite(w).all() for w in weights)
     assert ckpt["hyper_parameters"]["trainer"]["precision"] == "bf16-mixed"
@@ -47,7 +47,7 @@ def test_assignment_command_leaves_a_complete_run_folder(run_cli):
 
 def test_resume_continues_counters_and_history(run_cli, tmp_path):
     first = run_cli("trainer.max_epochs=1", "test=false", run_dir=tmp_path / "first")
-    ckpt1 = load_checkpoint(first / "checkpoints" / "last.ckpt")
+    ckpt1 = read_checkpoint(first / "checkpoints" / "last.ckpt")
     steps_per_epoch = ckpt1["global_step"]
     assert steps_per_epoch > 0
 
@@ -57,7 +57,7 @@ def test_resume_continues_counters_and_history(run_cli, tmp_path):
         f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}",
         run_dir=tmp_path / "second",
     )
-    ckpt2 = load_checkpoint(second / "checkpoints" / "last.ckpt")
+    ckpt2 = read_checkpoint(second / "checkpoints" / "last.ckpt")
     assert ckpt2["epoch"] == 1 and ckpt2["global_step"] == 2 * steps_per_epoch
     assert (second / "samples" / "epoch_001.png").is_file() and not (second / "samples" / "epoch_000.png").exists()
     history = ckpt2["callbacks"]["LossCurves"]["history"]["train/g_loss"]
@@ -68,7 +68,7 @@ def test_resume_continues_counters_and_history(run_cli, tmp_path):
 
 
 def test_generator_rebuilt_from_checkpoint_alone(run_cli):
-    from condgan.checkpoint import load_generator
+    from condgan.checkpoints.io import load_generator
 
     run_dir = run_cli("trainer.max_epochs=1", "test=false")
     generator, config = load_generator(run_dir / "checkpoints" / "last.ckpt")
@@ -98,12 +98,12 @@ def test_killed_run_resumes_from_last_complete_checkpoint(tiny_mnist, child_env,
     )
     # let it rewrite last.ckpt many times, then kill it at an arbitrary moment
     kill_when(args, child_env, last.exists, settle_s=1.5)
-    ckpt = load_checkpoint(last)  # complete: never a half-written file
+    ckpt = read_checkpoint(last)  # complete: never a half-written file
     killed_epoch = ckpt["epoch"]
     resumed = run_cli(
         f"ckpt_path={last}", f"trainer.max_epochs={killed_epoch + 2}", "test=false", run_dir=tmp_path / "resumed"
     )
-    assert load_checkpoint(resumed / "checkpoints" / "last.ckpt")["global_step"] > ckpt["global_step"]
+    assert read_checkpoint(resumed / "checkpoints" / "last.ckpt")["global_step"] > ckpt["global_step"]
 
 
 def lightning_batches_processed(ckpt: dict) -> int:
@@ -122,7 +122,7 @@ def test_train_losses_are_logged_on_lightnings_logging_steps_across_a_mid_epoch_
     every = ("trainer.log_every_n_steps=3", "test=false", f"callbacks.timed_checkpoint.dirpath={timed}")
     run_cli(*every, "+trainer.max_steps=10", "callbacks.timed_checkpoint.every_n_minutes=1e-9", run_dir=run_dir)
     assert train_rows_steps(run_dir) == [2]
-    for ckpt in (load_checkpoint(timed / "last.ckpt"), load_checkpoint(run_dir / "checkpoints" / "last.ckpt")):
+    for ckpt in (read_checkpoint(timed / "last.ckpt"), read_checkpoint(run_dir / "checkpoints" / "last.ckpt")):
         # condgan's count, and Lightning's, which resumes checkpoints written before condgan kept its own
         assert ckpt[BATCHES_TRAINED] == 5 == lightning_batches_processed(ckpt)
     run_cli(*every, "trainer.max_epochs=2", f"ckpt_path={timed / 'last.ckpt'}", run_dir=run_dir)

@@ -3,17 +3,17 @@
 import pytest
 import torch
 
-from condgan.augment import DiffAugment, cutout, translation
-from condgan.checkpoint import load_generator
-from condgan.losses import HingeLoss
-from condgan.networks import MLPDiscriminator
-from condgan.regularizers import (
+from condgan.checkpoints.io import load_generator
+from condgan.gan.augment import DiffAugment, cutout, translation
+from condgan.gan.losses import HingeLoss
+from condgan.gan.penalties import (
     consistency_penalty,
     gradient_penalty,
     mode_seeking_loss,
     r1_penalty,
     same_label_partners,
 )
+from condgan.networks import MLPDiscriminator
 from tests.helpers.tiny_gan import SHAPE, fit, tiny_gan
 
 
@@ -82,7 +82,7 @@ def test_each_trick_trains_and_logs(tricks, logged):
 
 def test_lazy_r1_runs_every_nth_batch(monkeypatch):
     """StyleGAN2's lazy regularisation: R1 on every ``r1_every``-th batch only (its weight × ``r1_every``)."""
-    import condgan.model
+    import condgan.gan.model
 
     batches = []
 
@@ -90,7 +90,7 @@ def test_lazy_r1_runs_every_nth_batch(monkeypatch):
         batches.append(model.batches_trained)
         return r1_penalty(score, real, labels)
 
-    monkeypatch.setattr(condgan.model, "r1_penalty", recording_r1)
+    monkeypatch.setattr(condgan.gan.model, "r1_penalty", recording_r1)
     model = tiny_gan(r1_gamma=0.5, r1_every=4)
     fit(model, batches=9)
     assert batches == [0, 4, 8]
@@ -193,7 +193,7 @@ def test_speed_switches_train(switches):
 
 
 def test_ema_warms_up_then_decays_at_the_configured_rate():
-    from condgan.model import EMAWithWarmup
+    from condgan.gan.model import EMAWithWarmup
 
     update = EMAWithWarmup(0.999)
     ema, new = [torch.zeros(1)], [torch.ones(1)]
@@ -207,7 +207,7 @@ def test_ema_warms_up_then_decays_at_the_configured_rate():
 def test_ema_warmup_sets_how_far_back_the_average_reaches():
     """(1 + n) / (warmup + n): at n = 1000 the decay is 1001/1010 with warmup 10 and 1001/1020 with 20, so the
     larger warmup follows G more closely; past the ramp both settle at ``decay``."""
-    from condgan.model import EMAWithWarmup
+    from condgan.gan.model import EMAWithWarmup
 
     new = [torch.ones(1)]
     for warmup, expected in ((10, 9 / 1010), (20, 19 / 1020)):

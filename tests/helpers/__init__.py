@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = ROOT / "configs"
+CONFIG_DIR = ROOT / "src" / "condgan" / "configs"
 
 TINY_OVERRIDES = (
     "datamodule.image_size=28",  # the default experiment's 32 px would only resize the tiny data
@@ -86,7 +86,7 @@ def write_untrained_checkpoint(folder: Path, *overrides: str) -> Path:
     import hydra
     from omegaconf import OmegaConf
 
-    from condgan.checkpoint import atomic_save
+    from condgan.checkpoints.io import atomic_save
 
     cfg = compose_config("trainer.accelerator=cpu", "datamodule.image_size=28", *overrides, output_dir=folder)
     config = OmegaConf.to_container(cfg, resolve=True)  # as run.py saves it

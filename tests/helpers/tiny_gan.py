@@ -7,8 +7,8 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader
 
-from condgan.losses import LSGANLoss
-from condgan.model import ConditionalGAN
+from condgan.gan.losses import LSGANLoss
+from condgan.gan.model import ConditionalGAN
 from condgan.networks import MLPDiscriminator, MLPGenerator
 
 SHAPE = (1, 8, 8)

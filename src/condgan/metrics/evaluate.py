@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from condgan.checkpoint import CheckpointError, load_generator
+from condgan.checkpoints.io import CheckpointError, load_generator
 from condgan.metrics.classifier import load_classifier
 from condgan.metrics.files import markdown, write_metrics_files
 from condgan.metrics.measure import measure_generator

@@ -8,11 +8,11 @@ from statistics import mean
 
 from torch import nn
 
+from condgan.inference.sampling import sample_per_class
 from condgan.metrics.classifier import load_classifier
 from condgan.metrics.distances import frechet_distance, kernel_distance, manifold_coverage
 from condgan.metrics.features import Embedded, embed
 from condgan.metrics.reference import embedded_test_split, floor_images
-from condgan.sampling import sample_per_class
 
 # Metric name → which way is better; the order of every report.
 METRICS = {

@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from condgan.augment import random_shifts
-from condgan.checkpoint import atomic_save
+from condgan.checkpoints.io import atomic_save
 from condgan.data.datamodule import InMemoryImages, keep_batch
 from condgan.data.datasets import NAMES, class_names, load_named_split
+from condgan.gan.augment import random_shifts
 from condgan.metrics.classifier import INPUT_SIZE, DomainClassifier, weights_path
 from condgan.metrics.features import embed
 from condgan.metrics.reference import HOLDOUT_PER_CLASS, HOLDOUT_SEED, holdout_split

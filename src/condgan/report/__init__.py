@@ -1,7 +1,7 @@
 """A run folder's report: ``python report.py run_dir=<run folder>`` → report.md, report.html, report/*.png|gif."""
 
+from condgan.inference.sampling import interpolate_latents_tensor  # the report's interpolation strip walks with it
 from condgan.report.run_folder import RunFolderError
 from condgan.report.write import write_report
-from condgan.sampling import interpolate_latents  # the report's interpolation strip walks with it
 
-__all__ = ["RunFolderError", "interpolate_latents", "write_report"]
+__all__ = ["RunFolderError", "interpolate_latents_tensor", "write_report"]

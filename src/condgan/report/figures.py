@@ -7,9 +7,9 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from condgan.atomic import atomic_write_bytes
-from condgan.images import gif_bytes, png_bytes
+from condgan.inference.images import gif_bytes, png_bytes
+from condgan.inference.sampling import class_grid, interpolate_latents_tensor, latent_noise_tensor
 from condgan.plots import LOSSES, STAGE_STYLES, plot_loss_curves
-from condgan.sampling import class_grid, interpolate_latents, latent_noise
 
 FRAME_MS = 600
 LABEL_HEIGHT = 16  # pixels above each GIF frame for its "epoch N" label
@@ -50,6 +50,6 @@ def write_samples_gif(grids: dict[int, Path], path: Path) -> None:
 
 def write_interpolation_strip(generator: nn.Module, steps: int, seed: int, path: Path) -> None:
     """Row k: class k along the path between two seeded noises, the same path in every row."""
-    ends = latent_noise(2, generator.latent_dim, seed)
-    grid = class_grid(generator, interpolate_latents(ends[0], ends[1], steps), generator.num_classes)
+    ends = latent_noise_tensor(2, generator.latent_dim, seed)
+    grid = class_grid(generator, interpolate_latents_tensor(ends[0], ends[1], steps), generator.num_classes)
     atomic_write_bytes(path, png_bytes(grid.numpy()))

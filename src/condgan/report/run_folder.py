@@ -7,9 +7,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from condgan.csv_logger import read_metrics
+from condgan.training.csv_logger import read_metrics
 
-# condgan.train's resolved copy first; Hydra's own copy still holds interpolations, but names a run folder too.
+# condgan.training.train's resolved copy first; Hydra's own copy still holds interpolations, but names a run folder too.
 CONFIG_FILES = ("config.yaml", ".hydra/config.yaml")
 SAMPLE_GRID = re.compile(r"epoch_(\d+)\.png")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from condgan.checkpoint import CheckpointError, UnsafeCheckpointError, load_generator
+from condgan.checkpoints.io import CheckpointError, UnsafeCheckpointError, load_generator
 from condgan.report.document import Block, Figure, Missing, Section, Table, Text
 from condgan.report.figures import epochs_to_show, plot_logged_losses, write_interpolation_strip, write_samples_gif
 from condgan.report.run_folder import RunFolder

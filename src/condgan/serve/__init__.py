@@ -1,6 +1,6 @@
 """The web service: ``condgan-serve ckpt_path=<.ckpt or .onnx> [host=127.0.0.1] [port=8000] [threads=1] ...``."""
 
-from condgan.extras import MissingExtraError, require
+from condgan.dependencies import MissingExtraError, require
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,9 +19,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
-from condgan.images import gif_bytes, image_grid, near_square_columns, png_bytes, row_frames
-from condgan.noise import MIN_TRUNCATION
-from condgan.runtime import InferenceModel
+from condgan.inference.images import gif_bytes, image_grid, near_square_columns, png_bytes, row_frames
+from condgan.inference.noise import MIN_TRUNCATION
+from condgan.inference.runtime import InferenceModel
 from condgan.serve.slots import GenerationSlots, ServerBusy
 
 MAX_IMAGES = 256  # per request: bounds the time and memory one request can take

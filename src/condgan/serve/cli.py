@@ -1,7 +1,7 @@
-"""``condgan-serve ckpt_path=... [host=...] [port=...] [threads=...] [max_concurrency=...] ...``: load, then serve.
+"""``condgan serve [ckpt_path=...] [host=...] [port=...] [threads=...] [max_concurrency=...] ...``: load, then serve.
 
-Plain ``key=value`` arguments rather than Hydra: an installed console script (in a container, say) has no
-configs/ folder beside it to compose from, and a handful of settings need no composition.
+Plain ``key=value`` arguments rather than Hydra: a handful of flat settings need no composition, and the
+server starts without Hydra's import and composition time. ``condgan-serve`` is the same command.
 """
 
 import sys
@@ -10,7 +10,8 @@ from dataclasses import dataclass, fields
 import uvicorn
 
 from condgan.errors import exit_on_user_error
-from condgan.runtime import load_inference_model
+from condgan.inference.runtime import load_inference_model
+from condgan.pretrained import pretrained_path
 from condgan.serve.app import create_app
 
 INT_RANGES = {
@@ -21,14 +22,15 @@ INT_RANGES = {
     "max_wait_s": (1, 3600),
 }
 USAGE = (
-    "usage: condgan-serve ckpt_path=<checkpoint .ckpt or export .onnx> [host=127.0.0.1] [port=8000] [threads=1] "
+    "usage: condgan serve [ckpt_path=<.onnx, .ckpt or .safetensors; default: the shipped MNIST generator>] "
+    "[host=127.0.0.1] [port=8000] [threads=1] "
     "[max_concurrency=2] [max_queue=16] [max_wait_s=10]"
 )
 
 
 @dataclass(frozen=True)
 class ServeOptions:
-    ckpt_path: str
+    ckpt_path: str = ""  # empty: the shipped MNIST generator (condgan.pretrained)
     host: str = "127.0.0.1"  # loopback only; in a container host=0.0.0.0, published through its port mapping
     port: int = 8000
     threads: int = 1  # intra-op threads per generation: max_concurrency generations already run side by side
@@ -38,7 +40,7 @@ class ServeOptions:
 
 
 def parse_args(args: list[str]) -> ServeOptions:
-    """``key=value`` arguments → options; an unknown key, a bad number or no ckpt_path raises ValueError."""
+    """``key=value`` arguments → options; an unknown key or a bad number raises ValueError."""
     names = [field.name for field in fields(ServeOptions)]
     values: dict[str, str | int] = {}
     for arg in args:
@@ -48,10 +50,6 @@ def parse_args(args: list[str]) -> ServeOptions:
                 f"unknown argument {arg!r}: the arguments are {', '.join(f'{n}=' for n in names)}\n{USAGE}"
             )
         values[key] = value
-    if "ckpt_path" not in values:
-        raise ValueError(
-            f"no model given: pass ckpt_path=<run folder>/checkpoints/last.ckpt (or an exported .onnx)\n{USAGE}"
-        )
     defaults = {field.name: field.default for field in fields(ServeOptions)}
     for key, (low, high) in INT_RANGES.items():
         if key in values:
@@ -72,6 +70,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{USAGE}\nThen open http://<host>:<port>/ (web page) or /docs (the API). docs/deploy.md has the rest.")
         return
     options = parse_args(args)
-    model = load_inference_model(options.ckpt_path, options.threads)
+    model = load_inference_model(options.ckpt_path or pretrained_path("onnx"), options.threads)
     app = create_app(model, options.max_concurrency, options.max_queue, options.max_wait_s)
     uvicorn.run(app, host=options.host, port=options.port)

@@ -58,7 +58,7 @@ class GenerationSlots:
         self.waiting += 1
         try:
             await asyncio.wait_for(free.acquire(), timeout=self.wait_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ServerBusy(
                 f"the server is busy: no generation slot came free within max_wait_s={self.wait_s:g} s; "
                 f"retry in {self.retry_after_s} s",

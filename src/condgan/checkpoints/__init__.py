@@ -1,0 +1,1 @@
+"""Checkpoint files: weights-only loads, the allow-list of what a stored config may build."""

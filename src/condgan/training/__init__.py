@@ -1,0 +1,1 @@
+"""Running a fit: train(cfg), the Trainer, precision, loggers, console, callbacks, sweeps."""
