@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--experiments", nargs="+", default=["mnist_dcgan", "train_mnist_gan"])
     parser.add_argument("--override", action="append", default=[], help="a Hydra override for every run")
     parser.add_argument("--section", default="quality", help="the docs/benchmarks.md section to (re)write")
+    parser.add_argument("--title", help="the section's heading, e.g. '### The best run within 30 minutes'")
     parser.add_argument("--data-dir", default=str(ROOT / "data"))
     args = parser.parse_args()
 
@@ -106,13 +107,13 @@ def main() -> None:
 
     table = "\n".join(
         [
-            f"## Sample quality at fixed budgets: {', '.join(args.experiments)}",
+            args.title or f"## Sample quality at fixed budgets: {', '.join(args.experiments)}",
             "",
-            "Each experiment trains as configured (same seed, same metrics on any machine), then `python eval.py`",
+            "Each experiment trains as configured (same seed, same metrics on any machine), then `condgan eval`",
             "measures its last checkpoint (1000 images per class) in the feature space of the dataset's committed",
             "classifier (docs/metrics.md); the real-data floor (held-out training images against the test split) is",
             "in brackets. Lower is better for FID, intra-FID and KID; higher for the rest. `steps` are the loggers'",
-            "(batches); `train s` is the whole `run.py` wall clock; `outside steps` is the fit's share spent in",
+            "(batches); `train s` is the whole `condgan train` wall clock; `outside steps` is the fit's share spent in",
             "validation, quality metrics, sample grids, checkpoints and Lightning's work between steps (fetching",
             f"batches, callbacks). {note}.",
             "",

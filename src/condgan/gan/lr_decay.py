@@ -1,6 +1,6 @@
-"""Learning rates that fall to zero over the run's fixed budget: large steps early for fast progress, small
-ones at the end so G and D settle. Off by default: on the default experiment a linear decay from 6e-4 did not
-beat a constant 4e-4 (docs/models.md, "Learning rates, batch and EMA")."""
+"""``model.lr_decay``: both learning rates fall from their configured values to zero over the run's fixed budget
+(``trainer.max_epochs`` or ``trainer.max_steps``), linearly or along a cosine, stepped once per training batch so
+G and D decay alike. Off (``null``) by default."""
 
 import math
 from functools import partial

@@ -29,4 +29,6 @@ class TimedCheckpoint(L.Callback):
             self._last_save = time.monotonic()
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self._last_save = time.monotonic()  # ModelCheckpoint(save_last=True) has just written last.ckpt
+        # The default callbacks' last_checkpoint (a ModelCheckpoint named "last", which Lightning orders after
+        # this callback) writes last.ckpt at every epoch's end: count the next interval from here
+        self._last_save = time.monotonic()
