@@ -1,5 +1,5 @@
-# `make train` trains the default experiment, `make test` runs the tests; both set up .venv on first use, each
-# with what it needs (training: the core install; tests: every extra), at the versions pinned in constraints.txt.
+# `make train` trains the default experiment, `make test` runs the unit tests; both set up .venv on first use,
+# each with what it needs (training: [train]; tests: every extra), at the versions pinned in constraints.txt.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,17 +7,17 @@ PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 LOCK_VENV := .venv-lock
 LATEST_VENV := .venv-latest
 
-.PHONY: help install install-train data train test test-fast test-slow test-container test-latest lint lock bench bench-quality clean
+.PHONY: help install install-train data train test test-e2e test-install test-slow test-container test-latest lint lock bench bench-quality clean
 
 install: $(VENV)/.installed-dev  ## everything: training, serving, export, sweeps and the test tools
 
-install-train: $(VENV)/.installed-train  ## training only (pip install -e .)
+install-train: $(VENV)/.installed-train  ## training only (pip install -e '.[train]')
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed-train: pyproject.toml constraints.txt | $(VENV)/bin/python
-	$(PIP_INSTALL) -e .
+	$(PIP_INSTALL) -e '.[train]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(VENV)/bin/python
@@ -25,16 +25,19 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(VENV)/bin/python
 	touch $@ $(VENV)/.installed-train
 
 data: install-train  ## fetch MNIST into data/ (offline fallback included)
-	$(PY) -m condgan.data mnist --data-dir data
+	$(VENV)/bin/condgan data mnist --data-dir data
 
 train: data  ## the default experiment; extra Hydra overrides via ARGS="trainer.max_epochs=1"
 	$(PY) run.py $(ARGS)
 
-test: install  ## the offline test suite, documented commands included (CI runs this)
-	$(PY) -m pytest -m "not slow and not container" $(ARGS)
+test: install  ## the unit tests, every module, offline, in a few minutes (CI runs them first)
+	$(PY) -m pytest -m "not slow and not container and not e2e and not install" $(ARGS)
 
-test-fast: install  ## the unit tests alone: no end-to-end runs of the documented commands
-	$(PY) -m pytest -m "not slow and not container and not e2e" $(ARGS)
+test-e2e: install  ## every documented command run as typed, and the other multi-process runs (CI runs them)
+	$(PY) -m pytest -m e2e $(ARGS)
+
+test-install: install  ## the wheel in fresh venvs (serving, training), condgan run from an empty folder (CI)
+	$(PY) -m pytest -m install $(ARGS)
 
 test-slow: install  ## minutes-long tests on real data
 	$(PY) -m pytest -m slow $(ARGS)
@@ -42,9 +45,10 @@ test-slow: install  ## minutes-long tests on real data
 test-container: install  ## build the serving image with podman and start it (root, podman, mmdebstrap; CI runs this)
 	$(PY) -m pytest -m container $(ARGS)
 
-lint: install  ## ruff: the lint rules and the formatting that pyproject.toml sets (CI runs it before the tests)
+lint: install  ## ruff (lint and format) and import-linter (the package's layers), as pyproject.toml sets them
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test-latest:  ## the unit tests on the newest Lightning, Hydra, torchmetrics, W&B... pyproject.toml allows (torch as pinned)
 	rm -rf $(LATEST_VENV)
@@ -52,13 +56,13 @@ test-latest:  ## the unit tests on the newest Lightning, Hydra, torchmetrics, W&
 	grep -E '^(torch|torchvision)==' constraints.txt > $(LATEST_VENV)/torch-only.txt
 	$(LATEST_VENV)/bin/python -m pip install --quiet --constraint $(LATEST_VENV)/torch-only.txt -e '.[dev]'
 	$(LATEST_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(lightning|hydra-core|omegaconf|torchmetrics|wandb|fastapi|torch|torchvision) '
-	$(LATEST_VENV)/bin/python -m pytest -m "not slow and not container and not e2e" -p no:cacheprovider $(ARGS)
+	$(LATEST_VENV)/bin/python -m pytest -m "not slow and not container and not e2e and not install" -p no:cacheprovider $(ARGS)
 
 lock:  ## refresh constraints.txt: newest versions pyproject.toml allows, kept only if the fast tests pass with them
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
-	$(LOCK_VENV)/bin/python -m pytest -m "not slow and not container" -q -p no:cacheprovider
+	$(LOCK_VENV)/bin/python -m pytest -m "not slow and not container and not e2e and not install" -q -p no:cacheprovider
 	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable \
 		| sed -E 's/\+[A-Za-z0-9.]+$$//'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
@@ -74,4 +78,4 @@ clean:  ## remove the virtual environments and build leftovers
 	rm -rf $(VENV) $(LOCK_VENV) $(LATEST_VENV) src/*.egg-info .pytest_cache
 
 help:  ## this list
-	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from bench._report import load_note, markdown_table, write_section
-from condgan.inference.export import export_generator
 from condgan.checkpoints.sidecar import metadata_path
+from condgan.inference.export import export_generator
 from tests.helpers import container
 
 ROOT = Path(__file__).resolve().parents[1]

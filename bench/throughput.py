@@ -20,8 +20,8 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-import run
 from bench._report import write_section
+from condgan import cli
 from condgan.data.datamodule import load_split, to_unit_range
 from condgan.data.sources import ensure_dataset
 from condgan.gan.model import ConditionalGAN
@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def compose_config(data_dir: str, *overrides: str) -> DictConfig:
-    """The training config exactly as run.py composes it, with data from data_dir and no run folder."""
-    return run.compose_config(f"paths.data_dir={data_dir}", "paths.output_dir=.", *overrides)
+    """The training config exactly as condgan train composes it, with data from data_dir and no run folder."""
+    return cli.compose_config(f"paths.data_dir={data_dir}", "paths.output_dir=.", *overrides)
 
 
 def build_model(data_dir: str) -> tuple[ConditionalGAN, DictConfig]:

@@ -1,12 +1,12 @@
-"""Shared fixtures: a tiny MNIST written by the tests, and a way to run `run.py` in this process."""
+"""Shared fixtures: a tiny MNIST written by the tests, and a way to run `condgan` commands in this process."""
 
-import importlib
 import os
 import sys
 from pathlib import Path
 
 import pytest
 
+from condgan import cli
 from condgan.data import sources
 from condgan.data.idx import encode_idx
 from tests.helpers import (
@@ -14,6 +14,7 @@ from tests.helpers import (
     UNTRAINED_FAMILIES,
     cli_args,
     md5_of_files,
+    skip_without,
     tiny_digits,
     write_untrained_checkpoint,
 )
@@ -62,14 +63,13 @@ def child_env(tiny_env, tiny_mnist) -> dict[str, str]:
 
 @pytest.fixture
 def run_cli(tiny_mnist, monkeypatch, tmp_path):
-    """Run ``python run.py <overrides>`` in this process on the tiny data; returns the run folder."""
-    import run  # the repository's run.py (pytest puts the repository root on sys.path: pyproject's pythonpath)
+    """Run ``condgan train <overrides>`` in this process on the tiny data; returns the run folder."""
 
     def _run(*overrides: str, run_dir: Path | None = None) -> Path:
         run_dir = run_dir or tmp_path / "run"
-        monkeypatch.setattr(sys, "argv", cli_args(tiny_mnist, run_dir, *overrides))
+        monkeypatch.setattr(sys, "argv", list(sys.argv))  # the command sets sys.argv for Hydra
         monkeypatch.setenv("HYDRA_FULL_ERROR", "1")  # raise instead of exiting, so pytest shows the failure
-        run.main()
+        cli.main(["train", *cli_args(tiny_mnist, run_dir, *overrides)[1:]])
         return run_dir
 
     return _run
@@ -92,13 +92,12 @@ def untrained_family_checkpoint(request, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def run_script(monkeypatch):
-    """Run a root command in this process: ``run_script("generate", "ckpt_path=...", "out=...")``."""
+    """Run a ``condgan`` command in this process: ``run_script("generate", "ckpt_path=...", "out=...")``."""
 
-    def _run(script: str, *overrides: str) -> None:
-        module = importlib.import_module(script)  # the repository's eval.py / generate.py
-        monkeypatch.setattr(sys, "argv", [f"{script}.py", *overrides])
+    def _run(command: str, *overrides: str) -> None:
+        monkeypatch.setattr(sys, "argv", list(sys.argv))  # the command sets sys.argv for Hydra
         monkeypatch.setenv("HYDRA_FULL_ERROR", "1")  # raise instead of exiting, so pytest shows the failure
-        module.main()
+        cli.main([command, *overrides])
 
     return _run
 
@@ -117,8 +116,8 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 @pytest.fixture
 def chromium(tmp_path, monkeypatch):
     """A headless Chromium (selenium WebDriver) that can reach loopback addresses only: pages must work offline."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(f"needs {CHROMIUM} and {CHROMEDRIVER}: apt-get install chromium chromium-driver (.ci/run does)")
+    present = CHROMIUM.exists() and CHROMEDRIVER.exists()
+    skip_without(present, f"needs {CHROMIUM} and {CHROMEDRIVER}: apt-get install chromium chromium-driver")
     webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium: pip install -e '.[dev]'")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)

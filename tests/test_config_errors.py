@@ -9,22 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from condgan import cli
 from condgan.training.config_checks import check_config
-from tests.helpers import ROOT, cli_args, compose_config
+from tests.helpers import cli_args, compose_config
 
 
 def run_py(monkeypatch, data_dir: Path, run_dir: Path, *overrides: str, full_error: bool = False) -> SystemExit:
-    """``python run.py <overrides>`` in this process, as a user runs it; returns how it exited."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    import run
-
-    monkeypatch.setattr(sys, "argv", cli_args(data_dir, run_dir, *overrides))
+    """``condgan train <overrides>`` in this process, as a user runs it; returns how it exited."""
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # the command sets sys.argv for Hydra
     if full_error:
         monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     else:
         monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
     with pytest.raises(SystemExit) as exited:
-        run.main()
+        cli.main(["train", *cli_args(data_dir, run_dir, *overrides)[1:]])
     return exited.value
 
 

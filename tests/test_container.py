@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from condgan.checkpoints.sidecar import metadata_path
-from tests.helpers import container
+from tests.helpers import container, skip_without
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "container"
@@ -27,8 +27,8 @@ pytestmark = pytest.mark.container
 @pytest.fixture(scope="module")
 def images() -> dict[str, str]:
     """{"base": the imported Debian base, "serve": the image built on it from ./Dockerfile}."""
-    if os.geteuid() != 0 or container.missing_tools():
-        pytest.skip(f"needs root and {', '.join(container.TOOLS)}: apt-get install podman mmdebstrap (.ci/run does)")
+    present = os.geteuid() == 0 and not container.missing_tools()
+    skip_without(present, f"needs root and {', '.join(container.TOOLS)}: apt-get install podman mmdebstrap")
     base = container.import_base(container.base_tarball(CACHE))
     container.build_image(ROOT, base, IMAGE)
     return {"base": base, "serve": IMAGE}
@@ -54,7 +54,7 @@ def test_the_image_is_slim_runs_as_a_user_and_checks_its_health(images):
     config = image["Config"]
     assert config["User"] == "10001:10001"
     assert "/healthz" in " ".join(image["Healthcheck"]["Test"])  # podman keeps it beside Config
-    assert config["Entrypoint"] == ["condgan-serve", "host=0.0.0.0", "port=8000"]
+    assert config["Entrypoint"] == ["condgan", "serve", "host=0.0.0.0", "port=8000"]
     with container.mounted_root(images["serve"]) as root:
         site_packages = next(root.glob("opt/condgan/lib/python3*/site-packages"))
         installed = {p.name.split("-")[0].lower() for p in site_packages.glob("*.dist-info")}

@@ -312,7 +312,8 @@ def test_fast_dev_run_on_image_folder(run_cli, tiny_folder: Path) -> None:
         "debug=fast_dev_run",
         # The quality metrics measure MNIST-style data sets only; the sample grid shows the RGB samples.
         "callbacks=none",
-        "+callbacks.sample_grid={_target_: condgan.training.callbacks.SampleGrid, dirpath: '${paths.output_dir}/samples'}",
+        "+callbacks.sample_grid={_target_: condgan.training.callbacks.SampleGrid, "
+        "dirpath: '${paths.output_dir}/samples'}",
     )
     grid = Image.open(run_dir / "samples" / "epoch_000.png")
     assert grid.mode == "RGB"

@@ -18,14 +18,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ROOT, run_child
+from condgan.data.emoji import EMOJI_LIST_PATH, FONT_PATH
+from condgan.data.emoji import PACKAGES as EMOJI_PACKAGES
+from tests.helpers import ROOT, run_child, skip_without
 from tests.helpers.local_server import free_loopback_port, wait_until_healthy
 
 pytestmark = pytest.mark.e2e
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-SCRIPTS = ("run.py", "eval.py", "generate.py", "export.py", "report.py")
-ENTRY_POINTS = ("python", "condgan-serve", "torchrun", "srun")
+SUBCOMMANDS = ("train", "generate", "eval", "export", "report", "serve", "data")
+ENTRY_POINTS = ("condgan", "condgan-serve", "torchrun", "srun")  # and `python run.py`, `python -m condgan`
 NOT_HERE = {  # a token of the command → why it cannot run here (the test shows it as skipped, with this reason)
     "torchrun": "multi-node; tests/test_multinode.py runs it as two nodes on 127.0.0.1",
     "srun": "SLURM; tests/test_multinode.py runs it with SLURM's variables set by hand for two tasks",
@@ -48,7 +50,18 @@ class DocCommand:
 
     @property
     def script(self) -> str:
-        return "condgan-serve" if self.tokens[0] == "condgan-serve" else self.tokens[1]
+        """train, generate, eval, export, report, serve or data: the condgan command it runs."""
+        if self.tokens[0] == "condgan-serve":
+            return "serve"
+        if self.tokens[:2] == ("python", "run.py"):
+            return "train"
+        return self.tokens[3] if self.tokens[:3] == ("python", "-m", "condgan") else self.tokens[1]
+
+    @property
+    def overrides(self) -> list[str]:
+        """What follows the command's name."""
+        start = 4 if self.tokens[:3] == ("python", "-m", "condgan") else 1 if self.tokens[0] == "condgan-serve" else 2
+        return list(self.tokens[start:])
 
 
 def documented_commands() -> list[DocCommand]:
@@ -67,11 +80,23 @@ def documented_commands() -> list[DocCommand]:
             if line.rstrip().endswith("\\"):
                 continue
             words, text, pending = pending.split(), pending, ""
-            if (words[:1] == ["python"] and words[1:2] and words[1] in SCRIPTS) or (
-                words[:1] and words[0] in ENTRY_POINTS[1:]
+            if (
+                words[:2] == ["python", "run.py"]
+                or words[:3] == ["python", "-m", "condgan"]
+                or (
+                    words[:1]
+                    and (
+                        words[0] in ENTRY_POINTS[1:]
+                        or (words[0] == "condgan" and words[1:2] and words[1] in SUBCOMMANDS)
+                    )
+                )
             ):
                 commands.append(DocCommand(f"{doc.relative_to(ROOT)}:{start}", tuple(shlex.split(text, comments=True))))
     return commands
+
+
+def emoji_packages_installed() -> bool:
+    return FONT_PATH.is_file() and EMOJI_LIST_PATH.is_file()
 
 
 def reason_not_here(command: DocCommand) -> str | None:
@@ -94,7 +119,7 @@ def test_the_docs_hold_the_commands_users_type():
     found = {" ".join(c.tokens) for c in COMMANDS}
     assert "python run.py experiment=train_mnist_gan.yaml trainer.max_epochs=20 datamodule.batch_size=32" in found
     assert "python run.py experiment=train_mnist_gan.yaml trainer.gpus=0" in found
-    assert {c.script for c in COMMANDS} >= {*SCRIPTS, "condgan-serve"}
+    assert {c.script for c in COMMANDS} >= set(SUBCOMMANDS)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +128,7 @@ def tiny_run(tiny_env, tiny_data_dir, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("documented") / "run"
     run_child([ROOT / "run.py", *data_overrides(tiny_data_dir), *SHRINK, f"hydra.run.dir={run_dir}"], tiny_env)
     for ckpt in sorted((run_dir / "checkpoints").glob("*.ckpt")):
-        run_child([ROOT / "export.py", f"ckpt_path={ckpt}", "format=onnx"], tiny_env)
+        run_child([sys.executable, "-m", "condgan", "export", f"ckpt_path={ckpt}", "format=onnx"], tiny_env)
     return run_dir
 
 
@@ -126,11 +151,12 @@ def placeholders_filled(tokens: tuple[str, ...], run_dir: Path) -> list[str]:
 
 @pytest.mark.parametrize("command", PARAMS)
 def test_documented_command_runs(command: DocCommand, tiny_run, tiny_env, tiny_data_dir, tmp_path):
-    args = placeholders_filled(command.tokens, tiny_run)
-    if command.script == "condgan-serve":
+    emoji = "experiment=emoji_dcgan" in command.tokens or command.overrides[:1] == ["emoji"]
+    skip_without(not emoji or emoji_packages_installed(), f"needs `apt-get install {EMOJI_PACKAGES}`")
+    args = placeholders_filled(tuple(command.overrides), tiny_run)
+    if command.script == "serve":
         return check_server(args, tiny_env, tmp_path)
-    args[1] = str(ROOT / args[1])  # run from a scratch folder, so outputs such as out=five.png land there
-    if command.script == "run.py":
+    if command.script == "train":
         args = [a for a in args if not a.startswith(SHRUNK_KEYS)] + [*data_overrides(tiny_data_dir), *SHRINK]
         multirun = "-m" in args or "--multirun" in args
         args += (
@@ -138,10 +164,12 @@ def test_documented_command_runs(command: DocCommand, tiny_run, tiny_env, tiny_d
             if multirun
             else [f"hydra.run.dir={tmp_path / 'run'}"]
         )
-    elif command.script == "eval.py":
+    elif command.script == "eval":
         args.append(f"paths.data_dir={tiny_data_dir}")
-    run_child([sys.executable, *args[1:]], tiny_env, timeout=600, cwd=tmp_path)
-    if command.script == "run.py":
+    # from a scratch folder, as the docs' user would: outputs such as out=five.png land there
+    entry = [ROOT / "run.py"] if command.tokens[:2] == ("python", "run.py") else [sys.executable, "-m", "condgan"]
+    run_child([*entry, *([] if entry[0] == ROOT / "run.py" else [command.script]), *args], tiny_env, 600, cwd=tmp_path)
+    if command.script == "train":
         check_run_folder(tmp_path, multirun)
 
 
@@ -162,10 +190,10 @@ def check_server(args: list[str], env: dict[str, str], tmp_path: Path) -> None:
     """Start the documented server (on loopback, on a free port), then ask it for a PNG."""
     port = free_loopback_port()
     args = [a if not a.startswith("host=") else "host=127.0.0.1" for a in args if not a.startswith("port=")]
-    executable = Path(sys.executable).with_name("condgan-serve")  # the console script pip installed
+    executable = Path(sys.executable).with_name("condgan")  # the console script pip installed
     with (tmp_path / "server.log").open("w+b") as log:
         process = subprocess.Popen(
-            [str(executable), *args[1:], f"port={port}"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [str(executable), "serve", *args, f"port={port}"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
         try:
             url = f"http://127.0.0.1:{port}"

@@ -17,6 +17,7 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from condgan import cli
 from condgan.data import emoji
 from condgan.data.__main__ import main as data_cli
 from condgan.data.datamodule import stratified_split
@@ -28,12 +29,19 @@ from condgan.inference.export import export_generator
 from condgan.inference.metadata import class_names
 from condgan.inference.runtime import load_inference_model
 from condgan.serve.app import create_app
-from tests.helpers import ROOT
+from tests.helpers import skip_without
 
-needs_packages = pytest.mark.skipif(
-    not (emoji.FONT_PATH.is_file() and emoji.EMOJI_LIST_PATH.is_file()),
-    reason=f"needs `apt-get install {emoji.PACKAGES}` (.ci/run installs them)",
-)
+
+def emoji_packages_installed() -> bool:
+    return emoji.FONT_PATH.is_file() and emoji.EMOJI_LIST_PATH.is_file()
+
+
+@pytest.fixture
+def emoji_packages() -> None:
+    skip_without(emoji_packages_installed(), f"needs `apt-get install {emoji.PACKAGES}`")
+
+
+needs_packages = pytest.mark.usefixtures("emoji_packages")
 
 # Six lines of emoji-test.txt's format: a plain emoji, a variation sequence, a ZWJ family and a flag are
 # kept; an unqualified form, a skin-tone variant and a component are not.
@@ -131,12 +139,14 @@ def test_a_folder_with_other_images_is_refused_and_left_untouched(tiny_list: Pat
 
 def test_missing_font_or_list_names_the_two_packages(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(emoji, "FONT_PATH", tmp_path / "NotoColorEmoji.ttf")
+    (tmp_path / "emoji-test.txt").write_text("# group: Flags\n")  # the list present, whatever this machine has
+    monkeypatch.setattr(emoji, "EMOJI_LIST_PATH", tmp_path / "emoji-test.txt")
     with pytest.raises(DatasetUnavailableError) as error:
         emoji.ensure_emoji(tmp_path / "emoji")
     assert "\n" not in str(error.value)  # one line
     assert str(error.value).startswith(f"emoji: {tmp_path / 'NotoColorEmoji.ttf'} not found; ")
     assert str(error.value).endswith("install them with `sudo apt-get install fonts-noto-color-emoji unicode-data`")
-    monkeypatch.setattr(emoji, "EMOJI_LIST_PATH", tmp_path / "emoji-test.txt")
+    (tmp_path / "emoji-test.txt").unlink()
     with pytest.raises(SystemExit) as exit_info:  # the command line says it as one `error:` line
         data_cli(["emoji", "--data-dir", str(tmp_path)])
     assert re.fullmatch(
@@ -171,8 +181,7 @@ def test_augmentations_uncover_the_white_background_of_emoji() -> None:
 def emoji_root(tmp_path_factory) -> Path:
     """A data root whose emoji/ holds the first PER_CLASS emoji of every group (180 images), with the
     manifest hash of that list standing in for the committed one while the module's tests run."""
-    if not (emoji.FONT_PATH.is_file() and emoji.EMOJI_LIST_PATH.is_file()):
-        pytest.skip(f"needs `apt-get install {emoji.PACKAGES}` (.ci/run installs them)")
+    skip_without(emoji_packages_installed(), f"needs `apt-get install {emoji.PACKAGES}`")
     root = tmp_path_factory.mktemp("data")
     by_group: dict[str, list[emoji.Emoji]] = {}
     for item in emoji.read_emoji_list(emoji.EMOJI_LIST_PATH):
@@ -217,14 +226,11 @@ def test_image_folder_datamodule_on_rendered_emoji_holds_out_every_class(emoji_r
 
 
 def run_emoji(root: Path, run_dir: Path, monkeypatch, *overrides: str) -> Path:
-    """``python run.py experiment=emoji_dcgan <overrides>`` in this process, data in ``root``."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    import run
-
-    argv = ["run.py", "experiment=emoji_dcgan", f"paths.data_dir={root}", f"hydra.run.dir={run_dir}", *overrides]
-    monkeypatch.setattr(sys, "argv", argv)
+    """``condgan train experiment=emoji_dcgan <overrides>`` in this process, data in ``root``."""
+    argv = ["train", "experiment=emoji_dcgan", f"paths.data_dir={root}", f"hydra.run.dir={run_dir}", *overrides]
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # the command sets sys.argv for Hydra
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")  # raise instead of exiting, so pytest shows the failure
-    run.main()
+    cli.main(argv)
     return run_dir
 
 

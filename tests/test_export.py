@@ -1,4 +1,4 @@
-"""export.py: ONNX and TorchScript files that compute what PyTorch computes at any batch size, with metadata."""
+"""condgan export: ONNX and safetensors files that compute what PyTorch computes at any batch size, with metadata."""
 
 import hashlib
 import json
@@ -10,9 +10,9 @@ import torch
 
 from condgan.checkpoints.io import load_generator, read_checkpoint
 from condgan.inference import export
-from condgan.inference.export import EXPORT_SUFFIXES, ExportError, export_generator, torch_call
+from condgan.inference.export import EXPORT_SUFFIXES, ExportError, export_generator
 from condgan.inference.metadata import class_names
-from condgan.inference.onnx_generator import OnnxGenerator
+from condgan.inference.runtime import load_inference_model
 from condgan.inference.sampling import latent_noise_tensor
 
 
@@ -23,19 +23,15 @@ def exported(request, untrained_family_checkpoint, tmp_path_factory) -> tuple[Pa
     return untrained_family_checkpoint, export_generator(untrained_family_checkpoint, request.param, out)
 
 
-def load_exported(path: Path):
-    return torch_call(OnnxGenerator(path)) if path.suffix == ".onnx" else torch.jit.load(str(path))
-
-
 def test_export_matches_pytorch_at_any_batch_size(exported):
     ckpt, path = exported
     generator, _ = load_generator(ckpt)
-    runner = load_exported(path)
-    for batch in (1, 7, 64):  # the export was traced with a batch of 2
+    runner = load_inference_model(path).generator  # as generate and serve load it: numpy in, numpy out
+    for batch in (1, 7, 64):  # the ONNX graph was traced with a batch of 2
         noise = latent_noise_tensor(batch, generator.latent_dim, seed=batch)
         labels = torch.randint(0, generator.num_classes, (batch,), generator=torch.Generator().manual_seed(batch))
         with torch.inference_mode():
-            expected, actual = generator(noise, labels), runner(noise, labels)
+            expected, actual = generator(noise, labels), torch.from_numpy(runner(noise.numpy(), labels.numpy()))
         assert actual.dtype == torch.float32 and actual.shape == (batch, 1, 28, 28)
         assert (actual - expected).abs().max() <= 1e-4
 
@@ -50,11 +46,25 @@ def test_export_is_one_file_plus_its_metadata(exported):
     assert metadata["num_classes"] == 10 and metadata["latent_dim"] == 100 and metadata["image_shape"] == [1, 28, 28]
     assert metadata["config_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
     assert metadata["source_checkpoint"] == str(ckpt.resolve())
-    assert metadata["format"] == {".onnx": "onnx", ".pt": "torchscript"}[path.suffix]
+    assert metadata["format"] == {".onnx": "onnx", ".safetensors": "safetensors"}[path.suffix]
     assert metadata["torch_version"] == torch.__version__
+    assert metadata["config"] == (config if path.suffix == ".safetensors" else None)  # what rebuilds the network
 
 
-@pytest.mark.parametrize("exported", ["onnx"], indirect=True)  # TorchScript takes (noise, labels) by position
+@pytest.mark.parametrize("exported", ["safetensors"], indirect=True)
+def test_a_safetensors_export_opens_wherever_a_checkpoint_does(exported, run_script, tmp_path):
+    ckpt, path = exported
+    from_export, config = load_generator(path)  # generate, eval, export and report all open files through it
+    from_ckpt, _ = load_generator(ckpt)
+    assert config == read_checkpoint(ckpt)["hyper_parameters"]
+    for name, tensor in from_ckpt.state_dict().items():
+        torch.testing.assert_close(from_export.state_dict()[name], tensor, rtol=0, atol=0)
+    run_script("generate", f"ckpt_path={path}", "digit=3", "n=4", f"out={tmp_path / 'three.png'}")
+    run_script("export", f"ckpt_path={path}", "format=onnx", f"out={tmp_path / 'again.onnx'}")
+    assert (tmp_path / "three.png").is_file() and (tmp_path / "again.onnx.json").is_file()
+
+
+@pytest.mark.parametrize("exported", ["onnx"], indirect=True)
 def test_onnx_names_its_inputs_and_outputs_with_a_dynamic_batch(exported):
     _, path = exported
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -70,15 +80,15 @@ def test_onnx_names_its_inputs_and_outputs_with_a_dynamic_batch(exported):
 def test_export_command_writes_beside_the_checkpoint_by_default(run_script, untrained_checkpoint, tmp_path):
     ckpt = tmp_path / "last.ckpt"
     ckpt.write_bytes(untrained_checkpoint.read_bytes())
-    run_script("export", f"ckpt_path={ckpt}", "format=torchscript")
-    assert (tmp_path / "last.pt").is_file() and (tmp_path / "last.pt.json").is_file()
+    run_script("export", f"ckpt_path={ckpt}", "format=safetensors")
+    assert (tmp_path / "last.safetensors").is_file() and (tmp_path / "last.safetensors.json").is_file()
 
 
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["format=tflite"], "unknown format='tflite': use format=onnx or format=torchscript"),
-        ([], "no format given: pass format=onnx or format=torchscript"),
+        (["format=tflite"], "unknown format='tflite': use format=onnx or format=safetensors"),
+        ([], "no format given: pass format=onnx or format=safetensors"),
         (["format=onnx", "out=generator.pt"], "does not end in .onnx, the extension of format=onnx"),
     ],
 )
@@ -101,11 +111,11 @@ def test_an_export_that_differs_from_pytorch_is_refused_and_deleted(untrained_ch
         other, _ = load_generator(untrained_checkpoint)
         for parameter in other.parameters():
             torch.nn.init.normal_(parameter)
-        export.write_torchscript(other, path)
+        export.write_onnx(other, path)
 
-    monkeypatch.setitem(export.WRITERS, "torchscript", write_other_generator)
-    with pytest.raises(ExportError, match=r"the torchscript export differs from PyTorch by .* at batch 1"):
-        export_generator(untrained_checkpoint, "torchscript", tmp_path / "wrong.pt")
+    monkeypatch.setitem(export.WRITERS, "onnx", write_other_generator)
+    with pytest.raises(ExportError, match=r"the onnx export differs from PyTorch by .* at batch 1"):
+        export_generator(untrained_checkpoint, "onnx", tmp_path / "wrong.onnx")
     assert list(tmp_path.iterdir()) == []
 
 

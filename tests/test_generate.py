@@ -1,4 +1,4 @@
-"""generate.py and the sampling library: documented outputs, reproducibility, clear errors."""
+"""condgan generate and the sampling library: documented outputs, reproducibility, clear errors."""
 
 import subprocess
 import sys
@@ -9,8 +9,9 @@ import torch
 from PIL import Image
 
 from condgan.checkpoints.io import load_generator
-from condgan.inference.sampling import latent_noise_tensor, latent_walk, sample, sample_per_class
-from tests.helpers import ROOT, decode_png
+from condgan.inference.runtime import load_inference_model
+from condgan.inference.sampling import latent_noise_tensor, sample, sample_per_class
+from tests.helpers import decode_png
 
 
 def test_npz_holds_n_per_class_images_of_every_class_in_label_order(run_script, untrained_checkpoint, tmp_path):
@@ -108,12 +109,12 @@ def test_walk_png_and_npz_hold_the_steps_in_order(run_script, untrained_checkpoi
 
 
 def test_walk_runs_from_the_images_of_one_seed_to_those_of_the_other(untrained_checkpoint):
-    generator, _ = load_generator(untrained_checkpoint)
-    images, labels = latent_walk(generator, torch.tensor([3, 7]), seed=1, seed_to=2, steps=6)
-    assert images.shape == (12, 1, 28, 28) and labels.tolist() == [3, 7] * 6
+    model = load_inference_model(untrained_checkpoint)
+    images = model.walk(np.array([3, 7]), seed=1, seed_to=2, steps=6)
+    assert images.shape == (12, 1, 28, 28)
     for image, label, seed in ((images[1], 7, 1), (images[-1], 7, 2)):  # the ends of the spherical path
-        expected = sample(generator, torch.tensor([label]), seed=seed)[0]
-        assert (image.int() - expected.int()).abs().max() <= 1  # the path's ends equal the seeds' noise to ~1e-7
+        expected = model.images(np.array([label]), seed=seed)[0]
+        assert np.abs(image.astype(int) - expected.astype(int)).max() <= 1  # the ends are the seeds' noise to ~1e-7
 
 
 def test_missing_and_truncated_checkpoints_fail_with_the_fix(run_script, untrained_checkpoint, tmp_path):
@@ -127,7 +128,7 @@ def test_missing_and_truncated_checkpoints_fail_with_the_fix(run_script, untrain
 
 def test_command_line_exit_status_and_message(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "generate.py"), f"ckpt_path={tmp_path / 'nope.ckpt'}"],
+        [sys.executable, "-m", "condgan", "generate", f"ckpt_path={tmp_path / 'nope.ckpt'}"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

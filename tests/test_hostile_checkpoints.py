@@ -11,7 +11,7 @@ import torch
 
 from condgan.checkpoints.io import CheckpointError, UnsafeCheckpointError, load_generator, read_checkpoint
 from condgan.inference.runtime import load_inference_model
-from tests.helpers import ROOT, cli_args, compose_config
+from tests.helpers import cli_args, compose_config
 
 MARKER = "pwned.txt"  # what every crafted config tries to create, relative to the current folder
 
@@ -113,20 +113,13 @@ def test_a_checkpoint_listing_files_outside_its_folder_is_not_resumed(tmp_path):
 
 def command_line(entry_point: str, ckpt: Path, tmp_path: Path, data_dir: Path) -> list[str]:
     """The command a user types for ``entry_point``, given the checkpoint ``ckpt``."""
-    serve = Path(sys.executable).with_name("condgan-serve")
+    condgan = [str(Path(sys.executable).with_name("condgan"))]
     return {
-        "generate.py": [
-            sys.executable,
-            str(ROOT / "generate.py"),
-            f"ckpt_path={ckpt}",
-            "digit=5",
-            "n=4",
-            "out=five.png",
-        ],
-        "eval.py": [sys.executable, str(ROOT / "eval.py"), f"ckpt_path={ckpt}", f"paths.data_dir={data_dir}"],
-        "export.py": [sys.executable, str(ROOT / "export.py"), f"ckpt_path={ckpt}", "format=onnx"],
-        "condgan-serve": [str(serve), f"ckpt_path={ckpt}", "port=8765"],
-        "report.py": [sys.executable, str(ROOT / "report.py"), f"run_dir={ckpt.parent.parent}"],
+        "generate": [*condgan, "generate", f"ckpt_path={ckpt}", "digit=5", "n=4", "out=five.png"],
+        "eval": [*condgan, "eval", f"ckpt_path={ckpt}", f"paths.data_dir={data_dir}"],
+        "export": [*condgan, "export", f"ckpt_path={ckpt}", "format=onnx"],
+        "serve": [*condgan, "serve", f"ckpt_path={ckpt}", "port=8765"],
+        "report": [*condgan, "report", f"run_dir={ckpt.parent.parent}"],
         "run.py (resume)": [
             sys.executable,
             *cli_args(data_dir, tmp_path / "resumed", f"ckpt_path={ckpt}", "trainer.max_epochs=1"),
@@ -135,9 +128,9 @@ def command_line(entry_point: str, ckpt: Path, tmp_path: Path, data_dir: Path) -
 
 
 ENTRY_POINTS = [  # ~5 s of CPU each, mostly imports: two in the fast suite, the rest in-process there (below)
-    "generate.py",
+    "generate",
     "run.py (resume)",
-    *(pytest.param(name, marks=pytest.mark.slow) for name in ("eval.py", "export.py", "condgan-serve", "report.py")),
+    *(pytest.param(name, marks=pytest.mark.slow) for name in ("eval", "export", "serve", "report")),
 ]
 
 
@@ -165,7 +158,7 @@ def test_every_command_refuses_a_crafted_checkpoint_in_one_line(
     assert "Traceback" not in done.stdout + done.stderr
     created = files_under(tmp_path) - before
     assert not marker.exists()
-    assert all({"resumed", "report"} & set(p.parts) for p in created), created  # run.py's and report.py's folders
+    assert all({"resumed", "report"} & set(p.parts) for p in created), created  # run.py's and condgan report's folders
 
 
 NOT_CHECKPOINTS = {  # name: (make the file at path, what the one line says after the path)
@@ -197,15 +190,14 @@ def make_not_checkpoint(case: str, base: Path, path: Path) -> Path:
     return path
 
 
-def run_main(script: str, monkeypatch, *args: str) -> SystemExit:
-    """Run a root command's main in this process, as a user would (no HYDRA_FULL_ERROR); return its exit."""
-    import importlib
+def run_main(command: str, monkeypatch, *args: str) -> SystemExit:
+    """Run ``condgan <command>`` in this process, as a user would (no HYDRA_FULL_ERROR); return its exit."""
+    from condgan.cli import main
 
-    monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-    monkeypatch.setattr(sys, "argv", [f"{script}.py", *args])
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # the command sets sys.argv for Hydra
     with pytest.raises(SystemExit) as exited:
-        importlib.import_module(script).main()
+        main([command, *args])
     return exited.value
 
 
@@ -213,8 +205,6 @@ def run_main(script: str, monkeypatch, *args: str) -> SystemExit:
 def test_a_file_that_is_not_a_checkpoint_gets_one_line_from_every_command(
     case, untrained_checkpoint, tiny_mnist, tmp_path, monkeypatch, capsys
 ):
-    from condgan.serve.cli import main as serve
-
     monkeypatch.chdir(tmp_path)
     path = make_not_checkpoint(case, untrained_checkpoint, tmp_path / "x.ckpt")
     says = NOT_CHECKPOINTS[case][1]
@@ -223,8 +213,7 @@ def test_a_file_that_is_not_a_checkpoint_gets_one_line_from_every_command(
         run_main("eval", monkeypatch, f"ckpt_path={path}", f"paths.data_dir={tiny_mnist}"),
         run_main("export", monkeypatch, f"ckpt_path={path}", "format=onnx"),
     ]
-    with pytest.raises(SystemExit) as served:
-        serve([f"ckpt_path={path}"])
+    served = run_main("serve", monkeypatch, f"ckpt_path={path}")
     if case == "crafted":  # report.py notes an unreadable checkpoint in the report, but refuses one that names code
         run_dir = tmp_path / "run"
         (run_dir / "checkpoints").mkdir(parents=True)
@@ -232,7 +221,7 @@ def test_a_file_that_is_not_a_checkpoint_gets_one_line_from_every_command(
         in_run = run_dir / "checkpoints" / "last.ckpt"
         in_run.write_bytes(path.read_bytes())
         exits.append(run_main("report", monkeypatch, f"run_dir={run_dir}"))
-    for exited in [*exits, served.value]:
+    for exited in [*exits, served]:
         message = str(exited.code)
         assert message.startswith("error: ") and says in message and "\n" not in message
         assert str(path) in message or (case == "crafted" and str(in_run) in message)
@@ -266,7 +255,7 @@ def resumable_checkpoint(folder: Path) -> Path:
 @pytest.mark.parametrize("case", ["text", "a folder", "wrong tensor shape"])
 def test_run_py_refuses_a_bad_ckpt_path_before_training(case, tiny_mnist, tmp_path, monkeypatch, capsys):
     path = make_not_checkpoint(case, resumable_checkpoint(tmp_path), tmp_path / "x.ckpt")
-    exited = run_main("run", monkeypatch, *cli_args(tiny_mnist, tmp_path / "run", f"ckpt_path={path}")[1:])
+    exited = run_main("train", monkeypatch, *cli_args(tiny_mnist, tmp_path / "run", f"ckpt_path={path}")[1:])
     assert str(exited.code).startswith(f"error: {path}") and NOT_CHECKPOINTS[case][1] in str(exited.code)
     assert "Traceback" not in "".join(capsys.readouterr())
     assert not (tmp_path / "run" / "checkpoints").exists()  # refused before the first step

@@ -43,7 +43,7 @@ def test_report_of_a_trained_run_and_of_it_without_samples(run_cli, run_script, 
     assert "`val/g_loss`" in markdown and "`val/d_loss`" in markdown and "after epoch 1" in markdown
     assert f"trainer.max_epochs={EPOCHS}" in markdown  # the command's overrides
     (only_missing,) = missing_lines(markdown)  # this run was never measured by eval.py, and lacks nothing else
-    assert f"python eval.py ckpt_path={trained_run / 'checkpoints' / 'last.ckpt'}" in only_missing
+    assert f"condgan eval ckpt_path={trained_run / 'checkpoints' / 'last.ckpt'}" in only_missing
     with Image.open(trained_run / "report" / "samples.gif") as gif:
         assert gif.n_frames == EPOCHS
 
@@ -54,7 +54,7 @@ def test_report_of_a_trained_run_and_of_it_without_samples(run_cli, run_script, 
     shutil.rmtree(trained_run / "samples")
     markdown = write_report(trained_run)[0].read_text()
     (_, no_samples) = missing_lines(markdown)
-    assert "no `samples/epoch_*.png`" in no_samples and "`python run.py callbacks=default`" in no_samples
+    assert "no `samples/epoch_*.png`" in no_samples and "`condgan train callbacks=default`" in no_samples
     assert not (trained_run / "report" / "samples.gif").exists()  # the first report's GIF is gone
     assert (trained_run / "report" / "interpolation.png").is_file()
 
@@ -63,7 +63,7 @@ def test_config_only_run_lists_every_missing_part(config_only_run):
     markdown_path, html_path = write_report(config_only_run)
     markdown = markdown_path.read_text()
     assert len(missing_lines(markdown)) == 6  # overrides, metrics.json, csv (for metrics and curves), samples, ckpt
-    assert "`python eval.py ckpt_path=" in markdown and "`logger=csv`" in markdown
+    assert "`condgan eval ckpt_path=" in markdown and "`logger=csv`" in markdown
     assert "| dataset | `mnist` |" in markdown and "| generator | `not set` |" in markdown
     assert '<p class="missing">' in html_path.read_text()
     assert not list((config_only_run / "report").iterdir())

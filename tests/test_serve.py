@@ -97,12 +97,11 @@ def test_metadata_health_docs_and_web_page(client):
 @pytest.mark.parametrize(
     "args, message",
     [
-        ([], "no model given: pass ckpt_path="),
         (["ckpt_path=x.ckpt", "prot=8000"], "unknown argument 'prot=8000': the arguments are ckpt_path=, host="),
         (["ckpt_path=x.ckpt", "port=http"], "port=http is not a whole number in 1..65535: pass e.g. port=8000"),
-        (["ckpt_path=model.pt"], r"cannot serve model.pt: pass a training checkpoint \(.ckpt\) or an ONNX export"),
+        (["ckpt_path=model.pt"], r"cannot load model.pt: pass a training checkpoint \(.ckpt\) or an export \(.onnx or"),
         (["ckpt_path=nowhere.ckpt"], "Checkpoint not found: nowhere.ckpt"),
-        (["ckpt_path=nowhere.onnx"], "nowhere.onnx not found: export one with `python export.py"),
+        (["ckpt_path=nowhere.onnx"], "nowhere.onnx not found: export one with `condgan export"),
     ],
 )
 def test_bad_command_lines_exit_with_the_fix(args, message):
@@ -117,9 +116,10 @@ def test_an_onnx_file_without_its_metadata_is_refused(untrained_onnx, tmp_path):
         main([f"ckpt_path={lone}"])
 
 
-def test_the_console_script_is_installed():
-    (script,) = entry_points(group="console_scripts", name="condgan-serve")
-    assert script.value == "condgan.serve:main"
+def test_the_console_scripts_are_installed():
+    (command,) = entry_points(group="console_scripts", name="condgan")
+    (serve,) = entry_points(group="console_scripts", name="condgan-serve")
+    assert command.value == "condgan.cli:main" and serve.value == "condgan.serve:main"
 
 
 @pytest.fixture(scope="module")

@@ -112,8 +112,8 @@ def write_sidecar(export: Path, folder: Path, **changes) -> Path:
             "classes.0: Input should be a valid string",
         ),
         ({"image_shape": [2, 28, 28], "outputs": {"images": ["batch", 2, 28, 28]}}, "has 2 channels, not 1 or 3"),
-        ({"format": "torchscript"}, "describes a torchscript export, not this .onnx file"),
-        ({"format": "pickle"}, "format: Input should be 'onnx' or 'torchscript'"),
+        ({"format": "safetensors", "config": {}}, "describes a safetensors export, not this .onnx file"),
+        ({"format": "pickle"}, "format: Input should be 'onnx', 'safetensors' or 'checkpoint'"),
         ({"config_sha256": "abc"}, "config_sha256: String should match pattern"),
     ],
 )
@@ -125,7 +125,7 @@ def test_a_sidecar_that_does_not_fit_the_schema_is_refused_in_one_line(
     with pytest.raises(SystemExit) as exit_info:
         main([f"ckpt_path={model}"])
     (line,) = str(exit_info.value).splitlines()
-    assert line.startswith("error: ") and message in line and "export again with `python export.py" in line
+    assert line.startswith("error: ") and message in line and "export again with `condgan export" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.onnx.json"]
 
 

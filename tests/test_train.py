@@ -7,7 +7,7 @@ import torch
 from condgan.checkpoints.io import read_checkpoint
 from condgan.gan.model import BATCHES_TRAINED
 from condgan.training.csv_logger import read_metrics
-from tests.helpers import CONFIG_DIR, ROOT, cli_args, compose_config, kill_when
+from tests.helpers import CONFIG_DIR, cli_args, compose_config, kill_when
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 

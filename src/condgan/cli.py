@@ -14,6 +14,9 @@ from condgan import __version__
 from condgan.dependencies import MissingExtraError, check_sweep_overrides, require
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+# The command a Hydra application runs, for the processes DDP starts: Lightning re-runs the script that started
+# training with sys.argv[1:], which then holds the overrides alone (Hydra reads them from there).
+RELAUNCHED_COMMAND = "CONDGAN_COMMAND"
 
 COMMANDS = {  # name: (what it does, the extra it needs)
     "train": ("train a conditional GAN: condgan train [experiment=...] [trainer.max_epochs=...]", "train"),
@@ -37,6 +40,9 @@ def usage() -> str:
 def main(argv: list[str] | None = None) -> Any:
     """``condgan <command> <overrides>``: check the command and what it needs, then hand over to it."""
     args = sys.argv[1:] if argv is None else list(argv)
+    relaunched = os.environ.get(RELAUNCHED_COMMAND) if "LOCAL_RANK" in os.environ else None
+    if relaunched and (not args or args[0] not in COMMANDS):
+        args = [relaunched, *args]  # a DDP process that Lightning started with the overrides alone
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return None
@@ -74,8 +80,12 @@ def hydra_command(command: str) -> Callable[[list[str]], Any]:
     app = hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=f"{command}.yaml")(task)
 
     def run(overrides: list[str]) -> Any:
-        sys.argv = [f"condgan {command}", *template_overrides(overrides, CONFIG_DIR)]
-        return app()
+        sys.argv = [sys.argv[0], *template_overrides(overrides, CONFIG_DIR)]
+        os.environ[RELAUNCHED_COMMAND] = command
+        try:
+            return app()
+        finally:
+            os.environ.pop(RELAUNCHED_COMMAND, None)
 
     return run
 

@@ -1,6 +1,6 @@
 """Errors that are the user's to fix, and the one way every command turns them into a one-line exit.
 
-``run.py``, ``eval.py``, ``generate.py``, ``export.py``, ``report.py`` and ``condgan-serve`` wrap their main
+Every ``condgan`` command (``train``, ``eval``, ``generate``, ``export``, ``report``, ``serve``) wraps its main
 function in ``exit_on_user_error``: a bad file, setting or disk prints ``error: <what is wrong and what to
 do>`` and exits 1, without a traceback. ``HYDRA_FULL_ERROR=1`` prints the traceback too. Anything else is a
 bug and keeps its traceback.
@@ -41,7 +41,7 @@ USER_ERRORS = (UserError, ValueError, OSError)
 
 MISSING_FIXES = {  # a mandatory (???) setting left out → what to pass
     "ckpt_path": "no checkpoint given: pass ckpt_path=<run folder>/checkpoints/last.ckpt",
-    "format": "no format given: pass format=onnx or format=torchscript",
+    "format": "no format given: pass format=onnx or format=safetensors",
 }
 
 

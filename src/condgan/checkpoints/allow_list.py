@@ -66,7 +66,7 @@ def network_spec(config: dict[str, Any], key: str, source: Any) -> tuple[type[nn
     if not isinstance(node, dict):
         raise CheckpointError(
             f"{source} is not a condgan training checkpoint (no {key} config); "
-            "use a <run folder>/checkpoints/*.ckpt written by run.py."
+            "use a <run folder>/checkpoints/*.ckpt written by condgan train."
         )
     target = node.get("_target_")
     if not isinstance(target, str) or target not in NETWORKS:

@@ -72,7 +72,7 @@ def check_is_checkpoint_file(path: Path) -> None:
     if not head.startswith(ZIP_MAGIC):
         raise CheckpointError(
             f"{path} is not a checkpoint: torch.save writes a zip archive, and this file starts with {head!r}; "
-            "pass a .ckpt written by run.py."
+            "pass a .ckpt written by condgan train."
         )
 
 
@@ -108,9 +108,9 @@ def load_generator(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Module
     """Rebuild the generator of a training checkpoint or a safetensors export (in eval mode) and return it with
     the run's plain config; the file's extension picks the loader.
 
-    Works from the file alone: the network is built from the config saved in it (``hyper_parameters``,
-    written by ``condgan.training.train``) through the allow-list of ``condgan.checkpoints.allow_list``, then its weights are
-    loaded: the EMA generator's (``generator_ema.module.*``) when the run kept one, else ``generator.*``.
+    Works from the file alone: the network is built from the config saved in it (``hyper_parameters``, written
+    by ``condgan.training.train``) through the allow-list of ``condgan.checkpoints.allow_list``, then its weights
+    are loaded: the EMA generator's (``generator_ema.module.*``) when the run kept one, else ``generator.*``.
     """
     if Path(path).suffix == ".safetensors":
         return generator_from_safetensors(Path(path))
@@ -129,8 +129,10 @@ def generator_from_safetensors(path: Path) -> tuple[nn.Module, dict[str, Any]]:
     from safetensors.torch import load_file
 
     try:
-        config = read_sidecar(path)["config"]
-        weights = load_file(path)
+        metadata = read_sidecar(path)
+        if metadata["format"] != "safetensors":
+            raise ValueError(f"{path}.json describes a {metadata['format']} export, not this .safetensors file")
+        config, weights = metadata["config"], load_file(path)
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"cannot load {path}: {error}") from None
     return build_network(config, "model.generator", weights, path).eval(), config
@@ -141,7 +143,7 @@ def training_state_dict(ckpt: dict[str, Any], path: PathLike) -> dict[str, Any]:
     if not isinstance(state_dict, dict) or not all(isinstance(k, str) for k in state_dict):
         raise CheckpointError(
             f"{path} is not a condgan training checkpoint (no state_dict of named weights); "
-            "use a <run folder>/checkpoints/*.ckpt written by run.py."
+            "use a <run folder>/checkpoints/*.ckpt written by condgan train."
         )
     return state_dict
 
@@ -157,7 +159,7 @@ def check_resumable(path: PathLike, model: nn.Module) -> None:
     if missing := [key for key in RESUME_KEYS if key not in ckpt]:
         raise CheckpointError(
             f"{path} holds weights only (no {', '.join(missing)}), so training cannot resume from it: "
-            "pass the <run folder>/checkpoints/last.ckpt that run.py writes."
+            "pass the <run folder>/checkpoints/last.ckpt that condgan train writes."
         )
     check_weights_fit(model.state_dict(), training_state_dict(ckpt, path), path, "this run's model")
     check_checkpoint_callback_paths(ckpt, path)

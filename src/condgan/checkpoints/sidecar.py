@@ -85,7 +85,8 @@ def read_sidecar(model_path: Path) -> dict[str, Any]:
         )
     if not json_path.is_file():
         raise FileNotFoundError(
-            f"{json_path} not found: an exported model needs the metadata that condgan export writes beside it; {REEXPORT}"
+            f"{json_path} not found: an exported model needs the metadata that condgan export writes beside it; "
+            + REEXPORT
         )
     if (size := json_path.stat().st_size) > MAX_BYTES:
         raise ValueError(f"invalid metadata in {json_path}: {size} bytes, more than {MAX_BYTES}; {REEXPORT}")

@@ -1,7 +1,7 @@
 """Generator outputs as pictures, with numpy and Pillow only: uint8 pixels, grids, PNG and GIF bytes.
 
 Every picture condgan writes is encoded here: the training run's sample grids, the report's GIF and strip,
-generate.py's files and the web service's responses (which run without torch).
+condgan generate's files and the web service's responses (which run without torch).
 The grid has torchvision ``make_grid``'s layout (RGB, 2 px black padding, a single image left as it is), so
 the server's grids look like the training run's sample grids.
 """

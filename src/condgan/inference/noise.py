@@ -1,6 +1,6 @@
 """Latent noise from a seed, in numpy: the inputs of every sample, walk and class grid condgan draws.
 
-Training callbacks, generate.py, the PyTorch server and the torch-free ONNX server all draw their noise
+Training callbacks, condgan generate, the PyTorch server and the torch-free ONNX server all draw their noise
 here, so a seed gives the same images from a checkpoint and from its ONNX export. The normals come from
 PCG64's raw 64-bit output through Box-Muller, written out below: numpy fixes PCG64's bit stream and its
 seeding, but not the algorithm behind ``Generator.standard_normal``, which may change between versions.

@@ -19,7 +19,7 @@ class OnnxGenerator:
         except Exception as error:  # ONNX Runtime's own exception types, e.g. for a truncated file
             raise ValueError(
                 f"ONNX Runtime cannot load {path} ({error}); export it again with "
-                "`python export.py ckpt_path=<checkpoint> format=onnx`"
+                "`condgan export ckpt_path=<checkpoint> format=onnx`"
             ) from error
 
     def input_shapes(self) -> dict[str, list[int | str]]:

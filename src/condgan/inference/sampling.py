@@ -1,8 +1,8 @@
 """Drawing images from a generator: seeded (optionally truncated) noise, sample sets, latent walks, class grids.
 
-Files (NPZ, PNG, GIF) are written by ``condgan.inference.sample_files``. The noise comes from ``condgan.inference.noise`` (numpy),
-which the torch-free ONNX server draws from too: a seed gives the same images in generate.py, the web service
-and an exported model.
+Files (NPZ, PNG, GIF) are written by ``condgan.inference.sample_files``. The noise comes from
+``condgan.inference.noise`` (numpy), which the torch-free ONNX server draws from too: a seed gives the same images
+in condgan generate, the web service and an exported model.
 """
 
 from collections.abc import Iterator
@@ -33,7 +33,7 @@ def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
 
 
 def latent_noise_tensor(n: int, latent_dim: int, seed: int = 0, truncation: float | None = None) -> torch.Tensor:
-    """(n, latent_dim) float32 standard normal noise of ``condgan.inference.noise.latent_noise`` (the global RNG untouched).
+    """(n, latent_dim) float32 standard normal noise of ``inference.noise.latent_noise`` (the global RNG untouched).
 
     ``truncation=t``: every value with |z| > t is drawn again until all lie within [-t, t] (the truncation
     trick: cleaner, less varied images). The same seed and truncation always give the same noise, with or
@@ -96,5 +96,5 @@ def sample_per_class(
 
 
 def interpolate_latents_tensor(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
-    """(steps, Z) points from ``start`` to ``end`` (both (Z,)), spherically: ``condgan.inference.noise.interpolate_latents``."""
+    """(steps, Z) points from ``start`` to ``end`` (both (Z,)), spherically: ``inference.noise.interpolate_latents``."""
     return torch.from_numpy(noise_lib.interpolate_latents(start.cpu().numpy(), end.cpu().numpy(), steps))

@@ -1,6 +1,6 @@
 """``evaluate(ckpt_path, data_dir)``: measure a checkpoint's generator, write the report beside it.
 
-``eval.py`` is the command line.
+``condgan eval`` is the command line.
 """
 
 import logging
@@ -32,7 +32,7 @@ def evaluate(
     if "dataset" not in data_config or "image_size" not in data_config:
         raise CheckpointError(
             f"{ckpt_path} has no datamodule.dataset / datamodule.image_size in its saved config, so the real data "
-            "to compare with is unknown; use a checkpoint written by run.py."
+            "to compare with is unknown; use a checkpoint written by condgan train."
         )
     dataset, image_size = data_config["dataset"], data_config["image_size"]
     _, classifier_metadata = load_classifier(dataset)

@@ -25,7 +25,7 @@ METRICS = {
 }
 
 
-# KID's random subsets of 1000: eval.py's 100, as torchmetrics. The per-epoch QualityMetrics callback takes 10:
+# KID's random subsets of 1000: condgan eval's 100, as torchmetrics. The per-epoch QualityMetrics callback takes 10:
 # 100 were a third of its time (2.6 s of 8 s per epoch for the default experiment on busy cores; 10 take 0.2 s).
 KID_SUBSETS = 100
 

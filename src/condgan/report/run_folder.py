@@ -19,19 +19,19 @@ class RunFolderError(ValueError):
 
 
 class RunFolder:
-    """Paths into one run folder (``python run.py ... hydra.run.dir=<path>``) and readers for what they hold."""
+    """Paths into one run folder (``condgan train ... hydra.run.dir=<path>``) and readers for what they hold."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser().absolute()
         if not self.path.is_dir():
             raise RunFolderError(
                 f"run_dir={self.path} does not exist or is not a folder. Pass the folder of a training run, "
-                "e.g. run_dir=logs/runs/<date>/<time> (the hydra.run.dir of `python run.py`)."
+                "e.g. run_dir=logs/runs/<date>/<time> (the hydra.run.dir of `condgan train`)."
             )
         if self.config_path is None:
             raise RunFolderError(
                 f"run_dir={self.path} is not a run folder: it holds neither {' nor '.join(CONFIG_FILES)}. "
-                "Pass the folder `python run.py` wrote, e.g. run_dir=logs/runs/<date>/<time>."
+                "Pass the folder `condgan train` wrote, e.g. run_dir=logs/runs/<date>/<time>."
             )
 
     @property
@@ -52,7 +52,7 @@ class RunFolder:
 
     @property
     def metrics_json(self) -> Path:
-        return self.path / "checkpoints" / "metrics.json"  # eval.py writes it next to the checkpoint
+        return self.path / "checkpoints" / "metrics.json"  # condgan eval writes it next to the checkpoint
 
     @property
     def last_checkpoint(self) -> Path:

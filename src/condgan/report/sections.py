@@ -22,7 +22,7 @@ CONFIG_FIELDS = {  # row name: key in the run's config
     "seed": "seed",
 }
 NO_CSV = "no `csv/metrics.csv`: the CSV logger writes it; train with `logger=csv` or `logger=default`."
-RETRAIN = "train with the default callbacks: `python run.py callbacks=default`"
+RETRAIN = "train with the default callbacks: `condgan train callbacks=default`"
 
 
 def config_section(run: RunFolder) -> Section:
@@ -36,7 +36,7 @@ def config_section(run: RunFolder) -> Section:
     if overrides is None:
         blocks.append(Missing("no `.hydra/overrides.yaml`, so the command line's overrides are unknown."))
     else:
-        blocks.append(Text(f"Command: `{' '.join(['python run.py', *overrides])}`"))
+        blocks.append(Text(f"Command: `{' '.join(['condgan train', *overrides])}`"))
     return Section("Run", blocks)
 
 
@@ -47,9 +47,11 @@ def config_value(config: DictConfig, key: str) -> str:
 
 def metrics_section(run: RunFolder) -> Section:
     if run.metrics_json.is_file():
-        source = Text("Measured by `eval.py` (`checkpoints/metrics.json`), with the real-data floor where it has one.")
+        source = Text(
+            "Measured by `condgan eval` (`checkpoints/metrics.json`), with the real-data floor where it has one."
+        )
         return Section("Final metrics", [source, metrics_table(run.evaluation())])
-    evaluate = f"`python eval.py ckpt_path={run.last_checkpoint}`"
+    evaluate = f"`condgan eval ckpt_path={run.last_checkpoint}`"
     blocks: list[Block] = [Missing(f"no `checkpoints/metrics.json` (sample quality): run {evaluate}.")]
     if not run.metrics_csv.is_file():
         return Section("Final metrics", [*blocks, Missing(NO_CSV)])
@@ -127,7 +129,7 @@ def interpolation_section(run: RunFolder, figures_dir: Path, steps: int, seed: i
     try:
         generator, _ = load_generator(checkpoint)
     except UnsafeCheckpointError:
-        raise  # a checkpoint that names code is not a gap in the report: report.py refuses it, in one line
+        raise  # a checkpoint that names code is not a gap in the report: condgan report refuses it, in one line
     except CheckpointError as error:
         return Section("Interpolation", [Missing(f"`checkpoints/last.ckpt` does not load: {error}")])
     path = figures_dir / INTERPOLATION_PNG

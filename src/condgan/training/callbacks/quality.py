@@ -9,7 +9,7 @@ WITHOUT_QUALITY_METRICS = "callbacks=no_quality"
 
 
 class QualityMetrics(L.Callback):
-    """Measures ``n_per_class`` samples per class of the generator that eval.py would load (the EMA copy when
+    """Measures ``n_per_class`` samples per class of the generator that condgan eval would load (the EMA copy when
     there is one), with a fixed seed so epochs are comparable, against the test split.
 
     Logs ``val/<metric>`` for every metric of ``condgan.metrics.METRICS`` and ``val/<metric>_floor``, the
