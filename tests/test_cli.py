@@ -72,7 +72,7 @@ def test_the_default_is_the_best_recipe_and_experiment_mnist_dcgan_names_it(tmp_
     for group in ("model", "datamodule", "trainer", "callbacks"):  # the loggers differ in their tags only
         assert default[group] == named[group], group
     assert default.model.optimizer_g.lr == 5e-4 and list(default.model.optimizer_g.betas) == [0.0, 0.99]
-    assert default.model.r1_gamma == 0.01 and default.model.discriminator.aux_fake_classes
+    assert default.model.penalties.r1.gamma == 0.01 and default.model.discriminator.aux_fake_classes
     assert default.datamodule.batch_size == 32 and default.trainer.max_epochs == 8
     assert default.tags == ["dev"] and named.tags == ["mnist", "dcgan"]
 
@@ -82,7 +82,7 @@ def test_a_swapped_model_brings_its_own_settings_not_the_defaults(tmp_path):
     cfg = compose_config("model=mnist_gan_model", output_dir=tmp_path)
     assert cfg.model.generator._target_ == "condgan.networks.MLPGenerator"
     assert cfg.model.optimizer_g.lr == 2e-4 and list(cfg.model.optimizer_g.betas) == [0.5, 0.999]
-    assert "fused" not in cfg.model.optimizer_g and cfg.model.r1_gamma == 0 and cfg.model.ema_decay is None
+    assert "fused" not in cfg.model.optimizer_g and not cfg.model.penalties and cfg.model.ema_decay is None
     assert not cfg.model.channels_last and cfg.tags == ["dev"]
 
 

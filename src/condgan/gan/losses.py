@@ -62,7 +62,7 @@ class HingeLoss(GANLoss):
 
 
 class WassersteinLoss(GANLoss):
-    """WGAN (Arjovsky et al. 2017): D is a critic; pair with a gradient penalty (model.gp_weight=10, WGAN-GP)."""
+    """WGAN (Arjovsky et al. 2017): D is a critic; pair with a gradient penalty (+penalty@model.penalties.gp=gp)."""
 
     name = "wgan"
 

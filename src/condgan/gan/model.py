@@ -1,6 +1,6 @@
 """The LightningModule: training logic for any conditional GAN; networks, loss and tricks are injected."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import lightning as L
 import torch
@@ -12,7 +12,7 @@ from torch.optim.swa_utils import AveragedModel
 from condgan.gan.augment import DiffAugment
 from condgan.gan.losses import GANLoss
 from condgan.gan.lr_decay import DECAYS, budget_batches, lr_decay_schedulers
-from condgan.gan.penalties import consistency_penalty, gradient_penalty, mode_seeking_loss, r1_penalty
+from condgan.gan.penalties import DiscriminatorBatch, GeneratorBatch, Penalty
 
 PROGRESS_BAR = ("train/g_loss", "train/d_loss")
 BATCHES_TRAINED = "condgan_batches_trained"  # checkpoint key: ConditionalGAN.batches_trained
@@ -72,10 +72,9 @@ class ConditionalGAN(L.LightningModule):
     ``generator(noise (B, Z), labels (B,)) -> images (B, C, H, W)``;
     ``discriminator(images, labels) -> scores (B,)``, or ``(scores, class_logits (B, K))`` for AC-GAN heads.
 
-    Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``gp_weight`` (WGAN-GP λ),
-    ``r1_gamma`` (R1 γ; ``r1_every``: lazily, on every n-th batch at n times γ), ``cr_weight`` (bCR: D's scores
-    should not change when its input moves by a few pixels), ``ms_weight`` (mode seeking: fakes of one label
-    should differ as their noises do), ``aux_weight`` (AC-GAN class loss, used when D returns logits;
+    Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``penalties`` (named
+    ``condgan.gan.penalties.Penalty`` objects, each with its weight and interval: R1, WGAN-GP, bCR on D, mode
+    seeking on G), ``aux_weight`` (AC-GAN class loss, used when D returns logits;
     ``aux_fake_push``: how hard an ADC-GAN head pushes G's fakes from "a fake of k", 1 ADC-GAN's, 0 AC-GAN's),
     ``ema_decay`` (an exponential moving average of G, used for sampling, validation and export; ``ema_warmup``
     sets its ramp, ``EMAWithWarmup``), ``augment`` (DiffAugment on everything D sees), ``lr_decay``
@@ -92,11 +91,7 @@ class ConditionalGAN(L.LightningModule):
         optimizer_g: OptimizerFactory,
         optimizer_d: OptimizerFactory,
         d_steps_per_g: int = 1,
-        gp_weight: float = 0.0,
-        r1_gamma: float = 0.0,
-        r1_every: int = 1,
-        cr_weight: float = 0.0,
-        ms_weight: float = 0.0,
+        penalties: Mapping[str, Penalty] | None = None,
         aux_weight: float = 1.0,
         aux_fake_push: float = 1.0,
         ema_decay: float | None = None,
@@ -109,22 +104,14 @@ class ConditionalGAN(L.LightningModule):
         super().__init__()
         if d_steps_per_g < 1:
             raise ValueError(f"d_steps_per_g must be >= 1, got {d_steps_per_g}")
-        if r1_every < 1:
-            raise ValueError(f"model.r1_every must be >= 1, got {r1_every}")
         if lr_decay is not None and lr_decay not in DECAYS:
             raise ValueError(f"model.lr_decay must be one of {', '.join(DECAYS)} or null, got {lr_decay!r}")
         self.lr_decay = lr_decay
         self.automatic_optimization = False  # two optimizers, stepped by hand
         self.generator, self.discriminator, self.loss = generator, discriminator, loss
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
-        self.d_steps_per_g, self.gp_weight, self.r1_gamma, self.aux_weight = (
-            d_steps_per_g,
-            gp_weight,
-            r1_gamma,
-            aux_weight,
-        )
-        self.cr_weight, self.ms_weight = cr_weight, ms_weight
-        self.r1_every = r1_every
+        self.d_steps_per_g, self.aux_weight = d_steps_per_g, aux_weight
+        self.penalties = [penalty for penalty in (penalties or {}).values() if penalty is not None]
         if not 0.0 <= aux_fake_push <= 1.0:
             raise ValueError(f"model.aux_fake_push must be between 0 (AC-GAN) and 1 (ADC-GAN), got {aux_fake_push}")
         self.aux_fake_push = aux_fake_push
@@ -232,12 +219,12 @@ class ConditionalGAN(L.LightningModule):
             logs.update(g_logs)
         for scheduler in self.lr_schedulers() or []:  # once per batch, so G and D decay alike
             scheduler.step()
+        self.batches_trained += 1
         self._log_train_step(logs)
 
     def _log_train_step(self, logs: dict[str, torch.Tensor]) -> None:
         """``self.log`` costs about 1 ms a call on CPU (a sixth of an MLP step), so pay it only on the steps
         whose values the loggers record: every ``trainer.log_every_n_steps``-th batch, and the last one."""
-        self.batches_trained += 1
         every, trainer = self.trainer.log_every_n_steps, self.trainer
         if not (trainer.fast_dev_run or trainer.should_stop or (every and self.batches_trained % every == 0)):
             return
@@ -265,18 +252,19 @@ class ConditionalGAN(L.LightningModule):
         if real_logits is not None:
             logs["train/d_aux"] = self._class_loss_d(real_logits, fake_logits, labels)
             loss = loss + self.aux_weight * logs["train/d_aux"]
-        if self.gp_weight:
-            logs["train/gp"] = gradient_penalty(self.score, real, fake, labels)
-            loss = loss + self.gp_weight * logs["train/gp"]
-        if self.cr_weight:  # on reals and on fakes (bCR)
-            logs["train/cr"] = consistency_penalty(self.score, real, labels, d_real) + consistency_penalty(
-                self.score, fake, labels, d_fake
-            )
-            loss = loss + self.cr_weight * logs["train/cr"]
-        if self.r1_gamma and self.batches_trained % self.r1_every == 0:  # lazy: every r1_every-th batch, × r1_every
-            logs["train/r1"] = r1_penalty(self.score, real, labels)
-            loss = loss + self.r1_gamma * self.r1_every * logs["train/r1"]
+        batch = DiscriminatorBatch(self.score, real, fake, labels, d_real, d_fake)
+        loss = self._add_penalties("discriminator", batch, loss, logs)
         return loss, {k: v.detach() for k, v in logs.items()}
+
+    def _add_penalties(
+        self, network: str, batch: DiscriminatorBatch | GeneratorBatch, loss: torch.Tensor, logs: dict
+    ) -> torch.Tensor:
+        """``loss`` plus every penalty on ``network`` that is due this batch, each logged as ``train/<name>``."""
+        for penalty in self.penalties:
+            if penalty.network == network and penalty.due(self.batches_trained):
+                logs[f"train/{penalty.name}"] = penalty(batch)
+                loss = loss + penalty.scaled(logs[f"train/{penalty.name}"])
+        return loss
 
     def _generator_loss(
         self, fake: torch.Tensor, labels: torch.Tensor, noise: torch.Tensor
@@ -287,9 +275,7 @@ class ConditionalGAN(L.LightningModule):
         if logits is not None:
             logs["train/g_aux"] = self._class_loss_g(logits, labels)
             loss = loss + self.aux_weight * logs["train/g_aux"]
-        if self.ms_weight:
-            logs["train/ms"] = mode_seeking_loss(noise, fake, labels)
-            loss = loss + self.ms_weight * logs["train/ms"]
+        loss = self._add_penalties("generator", GeneratorBatch(noise, fake, labels), loss, logs)
         return loss, {k: v.detach() for k, v in logs.items()}
 
     def _class_loss_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,9 @@
-"""Regularisers: D's gradient and consistency penalties, on ``score(images, labels) -> (B,)`` as D is called in
-training, and G's mode-seeking term."""
+"""Penalties: D's gradient and consistency penalties, on ``score(images, labels) -> (B,)`` as D is called in
+training, and G's mode-seeking term; each as a function, and as a ``Penalty`` object that holds its weight and
+interval (``model.penalties``, config group ``penalty``), as StyleGAN2's loss holds ``r1_gamma``."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
@@ -69,3 +71,89 @@ def mode_seeking_loss(noise: torch.Tensor, fake: torch.Tensor, labels: torch.Ten
     image_gap = (fake[paired] - fake[partner[paired]]).abs().flatten(1).mean(dim=1)  # (P,)
     noise_gap = (noise[paired] - noise[partner[paired]]).abs().mean(dim=1)  # (P,)
     return (1 / (image_gap / noise_gap + eps)).mean()
+
+
+@dataclass(frozen=True)
+class DiscriminatorBatch:
+    """What D's penalties see: ``score(images, labels) -> (B,)`` as D is called in training, the batch's reals and
+    fakes (B, C, H, W) of ``labels`` (B,), and D's scores of both (B,)."""
+
+    score: ScoreFn
+    real: torch.Tensor
+    fake: torch.Tensor
+    labels: torch.Tensor
+    d_real: torch.Tensor
+    d_fake: torch.Tensor
+
+
+@dataclass(frozen=True)
+class GeneratorBatch:
+    """What G's penalties see: the noise (B, Z) and labels (B,) that drew the fakes (B, C, H, W)."""
+
+    noise: torch.Tensor
+    fake: torch.Tensor
+    labels: torch.Tensor
+
+
+class Penalty:
+    """A term added to D's (``network = "discriminator"``) or G's loss: ``weight`` × its value, logged as
+    ``train/<name>``. ``every=n`` regularises lazily (StyleGAN2): on every n-th batch only, at n times the weight."""
+
+    name: str
+    network: str
+
+    def __init__(self, weight: float, every: int = 1):
+        if weight < 0:
+            raise ValueError(f"a {type(self).__name__}'s weight must be >= 0, got {weight}")
+        if every < 1:
+            raise ValueError(f"a {type(self).__name__}'s every must be >= 1, got {every}")
+        self.weight, self.every = weight, every
+
+    def due(self, batches_trained: int) -> bool:
+        return self.weight > 0 and batches_trained % self.every == 0
+
+    def scaled(self, value: torch.Tensor) -> torch.Tensor:
+        return self.weight * self.every * value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(weight={self.weight}, every={self.every})"
+
+
+class R1(Penalty):
+    """R1 on real images, ``gamma`` × ½ E‖∇D(x)‖² (StyleGAN2's ``r1_gamma``); ``every`` for lazy R1."""
+
+    name, network = "r1", "discriminator"
+
+    def __init__(self, gamma: float, every: int = 1):
+        super().__init__(gamma, every)
+
+    def __call__(self, batch: DiscriminatorBatch) -> torch.Tensor:
+        return r1_penalty(batch.score, batch.real, batch.labels)
+
+
+class GradientPenalty(Penalty):
+    """WGAN-GP: ``weight`` × E[(‖∇D(x̂)‖ − 1)²] on interpolates of reals and fakes (10 with WassersteinLoss)."""
+
+    name, network = "gp", "discriminator"
+
+    def __call__(self, batch: DiscriminatorBatch) -> torch.Tensor:
+        return gradient_penalty(batch.score, batch.real, batch.fake, batch.labels)
+
+
+class Consistency(Penalty):
+    """bCR: D's scores of shifted reals and fakes should equal those of the originals (10 in Zhao et al.)."""
+
+    name, network = "cr", "discriminator"
+
+    def __call__(self, batch: DiscriminatorBatch) -> torch.Tensor:
+        real = consistency_penalty(batch.score, batch.real, batch.labels, batch.d_real)
+        return real + consistency_penalty(batch.score, batch.fake, batch.labels, batch.d_fake)
+
+
+class ModeSeeking(Penalty):
+    """MSGAN, on G: two noises of one label should draw different images (1 in Mao et al.)."""
+
+    name, network = "ms", "generator"
+
+    def __call__(self, batch: GeneratorBatch) -> torch.Tensor:
+        return mode_seeking_loss(batch.noise, batch.fake, batch.labels)

@@ -1,4 +1,4 @@
-"""The training tricks: each one changes what it should, on tiny networks and batches."""
+"""The training tricks and penalties: each one changes what it should, on tiny networks and batches."""
 
 import pytest
 import torch
@@ -7,6 +7,10 @@ from condgan.checkpoints.io import load_generator
 from condgan.gan.augment import DiffAugment, cutout, translation
 from condgan.gan.losses import HingeLoss
 from condgan.gan.penalties import (
+    R1,
+    Consistency,
+    GradientPenalty,
+    ModeSeeking,
     consistency_penalty,
     gradient_penalty,
     mode_seeking_loss,
@@ -65,10 +69,10 @@ def test_ema_generator_lags_the_trained_one_and_is_what_checkpoints_serve(tmp_pa
 @pytest.mark.parametrize(
     "tricks, logged",
     [
-        ({"gp_weight": 10.0, "loss": HingeLoss()}, "train/gp"),
-        ({"r1_gamma": 1.0}, "train/r1"),
-        ({"cr_weight": 10.0}, "train/cr"),
-        ({"ms_weight": 1.0}, "train/ms"),
+        ({"penalties": {"gp": GradientPenalty(10.0)}, "loss": HingeLoss()}, "train/gp"),
+        ({"penalties": {"r1": R1(gamma=1.0)}}, "train/r1"),
+        ({"penalties": {"cr": Consistency(10.0)}}, "train/cr"),
+        ({"penalties": {"ms": ModeSeeking(1.0)}}, "train/ms"),
         ({"discriminator": AuxMLPDiscriminator()}, "train/d_aux"),
         ({"augment": DiffAugment("translation,cutout")}, "train/d_loss"),
     ],
@@ -80,22 +84,42 @@ def test_each_trick_trains_and_logs(tricks, logged):
         assert "train/g_aux" in trainer.callback_metrics
 
 
-def test_lazy_r1_runs_every_nth_batch(monkeypatch):
-    """StyleGAN2's lazy regularisation: R1 on every ``r1_every``-th batch only (its weight × ``r1_every``)."""
-    import condgan.gan.model
+class RecordingR1(R1):
+    """R1 that notes the batches it ran on."""
 
-    batches = []
+    def __init__(self, model_batches, **kwargs):
+        super().__init__(**kwargs)
+        self.batches, self.model_batches = [], model_batches
 
-    def recording_r1(score, real, labels):
-        batches.append(model.batches_trained)
-        return r1_penalty(score, real, labels)
+    def __call__(self, batch):
+        self.batches.append(self.model_batches())
+        return super().__call__(batch)
 
-    monkeypatch.setattr(condgan.gan.model, "r1_penalty", recording_r1)
-    model = tiny_gan(r1_gamma=0.5, r1_every=4)
-    fit(model, batches=9)
-    assert batches == [0, 4, 8]
-    with pytest.raises(ValueError, match="r1_every"):
-        tiny_gan(r1_every=0)
+
+def test_lazy_r1_runs_every_nth_batch_at_n_times_its_weight():
+    """StyleGAN2's lazy regularisation: R1 on every ``every``-th batch only (its weight × ``every``)."""
+    model = tiny_gan()
+    model.penalties = [r1 := RecordingR1(lambda: model.batches_trained, gamma=0.5, every=4)]
+    trainer = fit(model, batches=9)
+    assert r1.batches == [0, 4, 8] and "train/r1" in trainer.callback_metrics
+    assert r1.scaled(torch.tensor(1.0)).item() == 2.0  # 0.5 × 4
+    with pytest.raises(ValueError, match="R1's every must be >= 1"):
+        R1(gamma=1.0, every=0)
+    assert not R1(gamma=0.0).due(0)  # weight 0: switched off
+
+
+def test_penalties_come_from_their_config_group(tmp_path):
+    import hydra
+
+    from tests.helpers import compose_config
+
+    cfg = compose_config(
+        "model=dcgan", "+penalty@model.penalties.gp=gp", "model.penalties.gp.weight=5", output_dir=tmp_path
+    )
+    (gp,) = hydra.utils.instantiate(cfg.model).penalties
+    assert isinstance(gp, GradientPenalty) and (gp.weight, gp.every) == (5, 1)
+    (r1,) = hydra.utils.instantiate(compose_config(output_dir=tmp_path).model).penalties  # the default's
+    assert isinstance(r1, R1) and r1.weight == 0.01
 
 
 class RecordingMLPDiscriminator(MLPDiscriminator):
