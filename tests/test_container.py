@@ -14,9 +14,8 @@ import pytest
 from PIL import Image
 
 from condgan.checkpoints.sidecar import metadata_path
-from tests.helpers import container, skip_without
+from tests.helpers import ROOT, container, skip_without
 
-ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "container"
 IMAGE = "localhost/condgan-serve:test"
 MAX_ADDED_BYTES = 250_000_000  # what the image may add to its base

@@ -2,11 +2,9 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-from tests.helpers import cli_args
+from tests.helpers import ROOT, cli_args
 
-ROOT = Path(__file__).resolve().parents[1]
 EXTRAS_ONLY = [
     "fastapi",
     "fastapi_offline",

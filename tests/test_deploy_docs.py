@@ -2,14 +2,13 @@
 memory covers the measured peak. (Its command lines run in tests/test_documented_commands.py.)"""
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from condgan.serve.cli import parse_args
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_MD = (ROOT / "docs" / "deploy.md").read_text()
 
 

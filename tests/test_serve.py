@@ -55,14 +55,6 @@ def test_json_holds_n_base64_pngs_with_their_labels_and_seed(client):
     assert [decode(base64.b64decode(image)).shape for image in body["images"]] == [(1, 28, 28)] * 3
 
 
-def test_checkpoint_and_its_onnx_export_draw_the_same_images(untrained_checkpoint, untrained_onnx):
-    grids = [
-        decode(TestClient(create_app(load_inference_model(path))).get("/generate?label=4&n=8&seed=3").content)
-        for path in (untrained_checkpoint, untrained_onnx)
-    ]
-    assert (grids[0].int() - grids[1].int()).abs().max() <= 1  # float differences of ~1e-7 may round apart
-
-
 @pytest.mark.parametrize(
     "query, field, message",
     [

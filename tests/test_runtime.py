@@ -15,7 +15,6 @@ from condgan.inference.runtime import load_inference_model
 from condgan.inference.sampling import latent_noise_tensor, sample
 from condgan.serve.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 TRAINING_MODULES = [
     "torch",
     "torchvision",

@@ -99,8 +99,12 @@ def test_walk_is_an_animation_from_seed_to_seed_to(client, model):
     assert error["loc"] == ["query", "seed_to"] and "a walk needs two different seeds" in error["msg"]
 
 
-def test_checkpoint_and_onnx_agree_on_grid_walk_and_truncation(untrained_checkpoint, untrained_onnx):
-    queries = ["/grid?n=4&seed=8&truncation=0.7", "/walk?label=1&seed=3&seed_to=4&steps=4&format=png"]
+def test_a_checkpoint_and_its_onnx_export_draw_the_same_images(untrained_checkpoint, untrained_onnx):
+    queries = [
+        "/generate?label=4&n=8&seed=3",
+        "/grid?n=4&seed=8&truncation=0.7",
+        "/walk?label=1&seed=3&seed_to=4&steps=4&format=png",
+    ]
     clients = [TestClient(create_app(load_inference_model(path))) for path in (untrained_checkpoint, untrained_onnx)]
     for query in queries:
         ckpt, onnx = (np.asarray(picture(c.get(query)), dtype=int) for c in clients)
