@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
 
 from condgan import cli
 from condgan.training.config_checks import check_config
@@ -49,6 +50,18 @@ def run_py(monkeypatch, data_dir: Path, run_dir: Path, *overrides: str, full_err
             "model.generator.conditioning=7 is not text: pass text, e.g. model.generator.conditioning=cbn",
         ),
         ("model.d_steps_per_g=0", "d_steps_per_g must be >= 1, got 0"),  # the constructor's own check, unwrapped
+        ("model.ema_decay=2", "model.ema_decay must be between 0 and 1 (e.g. 0.999) or null, got 2"),
+        ("seed=abc", "seed=abc is not a whole number: pass e.g. seed=12345 (or seed=null)"),
+        ("datamodule.num_workers=-1", "datamodule.num_workers=-1 is negative: pass 0 (load in the training process)"),
+        (
+            "trainer.max_epochs=-2",
+            "`max_epochs` must be a non-negative integer or -1. You passed in -2.",
+        ),  # Lightning's
+        pytest.param(
+            "trainer.gpus=1",
+            "trainer.gpus=1 asks for a GPU, and torch sees none here: pass trainer.gpus=0 or trainer=cpu",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU"),
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_before_any_data_is_read(override, message, monkeypatch, tmp_path, capsys):
@@ -119,7 +132,8 @@ def test_a_full_disk_is_one_line_and_keeps_the_previous_checkpoint(tiny_mnist, m
     exited = run_py(monkeypatch, tiny_mnist, run_dir, "trainer.max_epochs=1", "test=false", "callbacks=no_quality")
     message = str(exited.code)
     assert message.startswith(f"error: no space left on the disk of {checkpoints} while writing ")
-    assert message.endswith("free some space (or write elsewhere) and run again") and "\n" not in message
+    resume = f"free some space, then resume: condgan train ckpt_path={previous} hydra.run.dir={run_dir}"
+    assert message.endswith(resume) and "\n" not in message  # the command that continues the run
     assert "while writing last.ckpt: the previous last.ckpt is untouched" in message
     assert "Traceback" not in "".join(capsys.readouterr())
     assert previous.read_bytes().startswith(b"the checkpoint of an earlier run")

@@ -4,6 +4,7 @@ one line that names the file, and no file appears anywhere."""
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,80 @@ def test_run_py_refuses_a_bad_ckpt_path_before_training(case, tiny_mnist, tmp_pa
     assert str(exited.code).startswith(f"error: {path}") and NOT_CHECKPOINTS[case][1] in str(exited.code)
     assert "Traceback" not in "".join(capsys.readouterr())
     assert not (tmp_path / "run" / "checkpoints").exists()  # refused before the first step
+    if case != "wrong tensor shape":  # the file alone says it: refused before Hydra makes the run folder
+        assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("case", ["text", "zero bytes", "truncated", "a folder"])
+def test_a_report_whose_checkpoint_does_not_load_is_written_and_exits_1(
+    case, untrained_checkpoint, tmp_path, monkeypatch
+):
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("datamodule: {dataset: mnist, image_size: 28}\nseed: 1\n")
+    last = make_not_checkpoint(case, untrained_checkpoint, run_dir / "checkpoints" / "last.ckpt")
+    exited = run_main("report", monkeypatch, f"run_dir={run_dir}")
+    message = str(exited.code)
+    assert message.startswith(f"error: {last}") or message.startswith(f"error: Cannot read checkpoint {last}")
+    assert NOT_CHECKPOINTS[case][1] in message and "\n" not in message
+    assert message.endswith(f"(wrote {run_dir / 'report.md'} and {run_dir / 'report.html'} without it)")
+    assert "does not load" in (run_dir / "report.md").read_text()  # what it could, it wrote
+
+
+@pytest.mark.parametrize("key, value", [("base_channels", 10**12), ("latent_dim", 10**30)])
+def test_sizes_beyond_any_network_are_refused_in_one_line_by_every_command(
+    key, value, untrained_checkpoint, tiny_mnist, tmp_path, monkeypatch
+):
+    ckpt = torch.load(untrained_checkpoint, weights_only=True)
+    path = craft(
+        untrained_checkpoint, tmp_path / "shared", {**ckpt["hyper_parameters"]["model"]["generator"], key: value}
+    )
+    monkeypatch.chdir(tmp_path)
+    before = files_under(tmp_path)
+    for command, *args in (
+        ("generate", "digit=5", "out=five.png"),
+        ("eval", f"paths.data_dir={tiny_mnist}"),
+        ("export", "format=onnx"),
+        ("serve",),
+    ):
+        exited = run_main(command, monkeypatch, f"ckpt_path={path}", *args)
+        assert str(exited.code) == (
+            f"error: refusing {path}: its config has model.generator.{key}={value}, beyond any network condgan "
+            "builds (sizes up to 1048576); the file was changed after training"
+        ), command
+    assert files_under(tmp_path) == before
+
+
+def deflated_copy(path: Path, out: Path) -> Path:
+    """``path``'s archive with every entry deflated: what torch.save never writes, and a zip bomb's way."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            target.writestr(entry.filename, source.read(entry))
+    return out
+
+
+def peak_rss_mb(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+    """The peak resident memory of the command ``args`` and its children (MB), and its stderr."""
+    probe = (
+        "import resource, subprocess, sys\n"
+        f"done = subprocess.run({args!r}, capture_output=True, text=True)\n"
+        "sys.stderr.write(done.stderr)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return float(done.stdout.strip()), done.stderr
+
+
+def test_a_compressed_payload_is_refused_before_it_is_unpacked(untrained_checkpoint, child_env, tmp_path):
+    ckpt = torch.load(untrained_checkpoint, weights_only=True)
+    ckpt["extra"] = torch.zeros(64, 2**20)  # 256 MiB of zeros: about 250 kB deflated
+    torch.save(ckpt, tmp_path / "stored.ckpt")
+    bomb = deflated_copy(tmp_path / "stored.ckpt", tmp_path / "bomb.ckpt")
+    (tmp_path / "stored.ckpt").unlink()
+    assert bomb.stat().st_size < 4 * 2**20  # the generator's weights and a few kB of zeros
+    generate = [str(Path(sys.executable).with_name("condgan")), "generate", "digit=5"]
+    clean_mb, _ = peak_rss_mb([*generate, f"ckpt_path={untrained_checkpoint}"], child_env, tmp_path)
+    bomb_mb, stderr = peak_rss_mb([*generate, f"ckpt_path={bomb}"], child_env, tmp_path)
+    assert stderr.strip().splitlines()[-1].startswith(f"error: refusing {bomb}: its archive holds compressed entries")
+    assert bomb_mb < clean_mb + 64, (bomb_mb, clean_mb)  # nothing of the 256 MiB was unpacked
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.ckpt", "samples.npz"]  # the clean run's output

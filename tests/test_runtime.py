@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from condgan.checkpoints.io import load_generator
+from condgan.checkpoints.sidecar import REEXPORT
 from condgan.inference import noise
 from condgan.inference.runtime import load_inference_model
 from condgan.inference.sampling import latent_noise_tensor, sample
@@ -92,6 +93,28 @@ def write_sidecar(export: Path, folder: Path, **changes) -> Path:
     metadata = {key: value for key, value in metadata.items() if value is not None}
     copy.with_name("model.onnx.json").write_text(json.dumps(metadata))
     return copy
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"num_classes": 11, "classes": [str(k) for k in range(11)]},
+            "model.onnx cannot draw the 11 classes its .json names (",
+        ),
+        (
+            {"image_shape": [3, 28, 28], "outputs": {"images": ["batch", 3, 28, 28]}},
+            "model.onnx draws images of shape [1, 28, 28], but its .json says image_shape=[3, 28, 28]",
+        ),
+    ],
+    ids=["more classes", "other image shape"],
+)
+def test_a_sidecar_that_disagrees_with_its_model_is_refused_at_start(untrained_onnx, tmp_path, changes, message):
+    model = write_sidecar(untrained_onnx, tmp_path, **changes)
+    with pytest.raises(SystemExit) as exit_info:
+        main([f"ckpt_path={model}"])  # before the port opens: no request ever gets a 500
+    (line,) = str(exit_info.value).splitlines()
+    assert line.startswith(f"error: {model}") and message in line and line.endswith(REEXPORT)
 
 
 @pytest.mark.parametrize(

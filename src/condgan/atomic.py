@@ -32,9 +32,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
         Path(tmp_name).unlink(missing_ok=True)
         if out_of_space(error):
             kept = f"the previous {path.name} is untouched" if path.exists() else f"no {path.name} was written"
+            fix = "free some space (or write elsewhere) and run again"
+            if path.suffix == ".ckpt" and (last := path.with_name("last.ckpt")).is_file():  # a training run's
+                run_dir = path.parent.parent
+                fix = f"free some space, then resume: condgan train ckpt_path={last} hydra.run.dir={run_dir}"
             raise DiskFullError(
-                f"no space left on the disk of {path.parent} while writing {path.name}: {kept}; "
-                "free some space (or write elsewhere) and run again"
+                f"no space left on the disk of {path.parent} while writing {path.name}: {kept}; {fix}"
             ) from error
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable

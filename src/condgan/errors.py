@@ -56,11 +56,21 @@ def user_error_message(error: BaseException) -> str | None:
     if isinstance(error, MissingMandatoryValue):
         key = str(error.full_key)
         return f"error: {MISSING_FIXES.get(key, f'no {key} given: pass {key}=<value>')}"
-    if isinstance(error, InstantiationException) and isinstance(error.__cause__, USER_ERRORS):
+    if isinstance(error, InstantiationException) and isinstance(error.__cause__, (*USER_ERRORS, *misconfigured())):
         error = error.__cause__  # a constructor's own check (e.g. d_steps_per_g >= 1), without Hydra's wrapping
-    if isinstance(error, USER_ERRORS):
+    if isinstance(error, (*USER_ERRORS, *misconfigured())):
         return f"error: {error}"
     return None
+
+
+def misconfigured() -> tuple[type[Exception], ...]:
+    """Lightning's exception for a Trainer setting it cannot honour (max_epochs=-2, a GPU that is not there):
+    the user's to fix. Empty where Lightning is not installed (the serving install)."""
+    try:
+        from lightning.fabric.utilities.exceptions import MisconfigurationException
+    except ImportError:
+        return ()
+    return (MisconfigurationException,)
 
 
 def is_rank_zero() -> bool:

@@ -22,6 +22,7 @@ NETWORKS: dict[str, type[nn.Module]] = {  # both spellings Hydra accepts: condga
 }
 PLAIN = (str, int, float, bool, type(None))
 MAX_DEPTH = 32  # a config is a few levels deep; deeper nesting is an attack on the checker itself
+MAX_SIZE = 2**20  # no width, latent size or image side of a network condgan builds comes near a million
 
 
 def check_plain(value: Any, source: Any, where: str = "", depth: int = 0) -> None:
@@ -77,7 +78,24 @@ def network_spec(config: dict[str, Any], key: str, source: Any) -> tuple[type[nn
             f"refusing {source}: its config has {special}, a Hydra key that names code to run; "
             "a condgan network takes plain values only"
         )
+    if oversize := next(too_large(kwargs, key), None):
+        raise CheckpointError(
+            f"refusing {source}: its config has {oversize[0]}={oversize[1]}, beyond any network condgan builds "
+            f"(sizes up to {MAX_SIZE}); the file was changed after training"
+        )
     return NETWORKS[target], kwargs
+
+
+def too_large(value: Any, where: str):
+    """(dotted path, number) of every number in ``value`` above MAX_SIZE in size (bools are not numbers here)."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from too_large(item, f"{where}.{name}")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from too_large(item, f"{where}[{i}]")
+    elif isinstance(value, int | float) and not isinstance(value, bool) and not abs(value) <= MAX_SIZE:
+        yield where, value
 
 
 def check_weights_fit(expected: dict[str, torch.Tensor], weights: dict[str, Any], source: Any, network: str) -> None:
@@ -104,8 +122,9 @@ def build_network(config: dict[str, Any], key: str, weights: dict[str, Any], sou
     try:
         with torch.device("meta"):  # sizes only: a config asking for 10^12 parameters allocates nothing
             expected = cls(**kwargs).state_dict()
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{source}: its {key} config does not build a {cls.__name__} ({error})") from error
+    except (TypeError, ValueError, RuntimeError, OverflowError, MemoryError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__  # no C++ frames
+        raise CheckpointError(f"{source}: its {key} config does not build a {cls.__name__} ({reason})") from None
     check_weights_fit(expected, weights, source, f"the {cls.__name__} its config describes")
     network = cls(**kwargs)
     network.load_state_dict(weights)

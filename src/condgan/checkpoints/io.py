@@ -8,6 +8,7 @@ only, so unpickling cannot run code, and the config inside only ever builds cond
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,23 @@ def check_is_checkpoint_file(path: Path) -> None:
         raise CheckpointError(
             f"{path} is not a checkpoint: torch.save writes a zip archive, and this file starts with {head!r}; "
             "pass a .ckpt written by condgan train."
+        )
+    check_stored_uncompressed(path)
+
+
+def check_stored_uncompressed(path: Path) -> None:
+    """Refuse an archive with compressed entries before reading any data: torch.save stores every entry as it is,
+    so what a checkpoint unpacks to in memory is bounded by its size on disk; a compressed entry breaks that
+    bound (a few MB of zeros can unpack to gigabytes)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            packed = [entry for entry in archive.infolist() if entry.compress_type != zipfile.ZIP_STORED]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # torch.load names the damage, in read_checkpoint's words
+    if packed:
+        raise UnsafeCheckpointError(
+            f"refusing {path}: its archive holds compressed entries ({packed[0].filename}: {packed[0].compress_size} "
+            f"bytes unpacking to {packed[0].file_size}), which torch.save never writes"
         )
 
 
@@ -148,12 +166,10 @@ def training_state_dict(ckpt: dict[str, Any], path: PathLike) -> dict[str, Any]:
     return state_dict
 
 
-def check_resumable(path: PathLike, model: nn.Module) -> None:
-    """Refuse, before any training, a ``ckpt_path`` that ``model`` cannot continue from, in one line.
-
-    Resuming builds the networks from this run's config, not the file's, but the file's config gets the same
-    allow-list check as ``load_generator``: a checkpoint that names code is refused wherever it is opened.
-    """
+def check_resumable_file(path: PathLike) -> dict[str, Any]:
+    """The checkpoint at ``path`` if training can resume from it as a file, whatever the model: it reads
+    (weights-only), its config passes the allow-list of ``load_generator`` (a checkpoint that names code is
+    refused wherever it is opened), it holds a training state, and its callbacks list no files elsewhere."""
     ckpt = read_checkpoint(path)
     network_spec(ckpt.get("hyper_parameters") or {}, "model.generator", path)
     if missing := [key for key in RESUME_KEYS if key not in ckpt]:
@@ -161,8 +177,16 @@ def check_resumable(path: PathLike, model: nn.Module) -> None:
             f"{path} holds weights only (no {', '.join(missing)}), so training cannot resume from it: "
             "pass the <run folder>/checkpoints/last.ckpt that condgan train writes."
         )
-    check_weights_fit(model.state_dict(), training_state_dict(ckpt, path), path, "this run's model")
+    training_state_dict(ckpt, path)
     check_checkpoint_callback_paths(ckpt, path)
+    return ckpt
+
+
+def check_resumable(path: PathLike, model: nn.Module) -> None:
+    """Refuse, before any training, a ``ckpt_path`` that ``model`` cannot continue from, in one line. Resuming
+    builds the networks from this run's config, not the file's: their weights must fit the file's."""
+    ckpt = check_resumable_file(path)
+    check_weights_fit(model.state_dict(), training_state_dict(ckpt, path), path, "this run's model")
 
 
 def check_checkpoint_callback_paths(ckpt: dict[str, Any], path: PathLike) -> None:

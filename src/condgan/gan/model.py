@@ -112,6 +112,8 @@ class ConditionalGAN(L.LightningModule):
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.d_steps_per_g, self.aux_weight = d_steps_per_g, aux_weight
         self.penalties = [penalty for penalty in (penalties or {}).values() if penalty is not None]
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"model.ema_decay must be between 0 and 1 (e.g. 0.999) or null, got {ema_decay}")
         if not 0.0 <= aux_fake_push <= 1.0:
             raise ValueError(f"model.aux_fake_push must be between 0 (AC-GAN) and 1 (ADC-GAN), got {aux_fake_push}")
         self.aux_fake_push = aux_fake_push

@@ -101,7 +101,27 @@ def load_onnx_generator(path: Path, threads: int | None) -> tuple[GeneratorFn, d
             f"{path} takes noise of shape {declared}, but its .json says latent_dim={metadata['latent_dim']}: "
             f"they belong to different exports; {REEXPORT}"
         )
+    check_draws_what_the_sidecar_says(generator, metadata, path)
     return generator, metadata
+
+
+def check_draws_what_the_sidecar_says(generator: GeneratorFn, metadata: dict[str, Any], path: Path) -> None:
+    """One image of every class the .json names, at start: a .json that claims more classes than the graph has,
+    or another image shape, is refused here rather than answered with errors later."""
+    classes, shape = metadata["num_classes"], metadata["image_shape"]
+    try:
+        images = generator(np.zeros((classes, metadata["latent_dim"]), np.float32), np.arange(classes))
+    except Exception as error:  # ONNX Runtime's own exception types, e.g. a label beyond the embedding
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        raise ModelLoadError(
+            f"{path} cannot draw the {classes} classes its .json names ({reason}): they belong to different "
+            f"exports; {REEXPORT}"
+        ) from None
+    if list(images.shape[1:]) != list(shape):
+        raise ModelLoadError(
+            f"{path} draws images of shape {list(images.shape[1:])}, but its .json says image_shape={shape}: "
+            f"they belong to different exports; {REEXPORT}"
+        )
 
 
 def load_torch_generator(path: Path, threads: int | None) -> tuple[GeneratorFn, dict[str, Any]]:

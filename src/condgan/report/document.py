@@ -49,6 +49,7 @@ Block = Text | Missing | Table | Figure
 class Section:
     title: str
     blocks: list[Block]
+    failure: str | None = None  # a file that is there but broken: the report says so, and the command exits 1
 
 
 def to_markdown(title: str, sections: list[Section]) -> str:

@@ -123,7 +123,7 @@ def samples_section(run: RunFolder, figures_dir: Path, epochs_shown: int) -> Sec
 
 def interpolation_section(run: RunFolder, figures_dir: Path, steps: int, seed: int) -> Section:
     checkpoint = run.last_checkpoint
-    if not checkpoint.is_file():
+    if not checkpoint.exists():  # a folder or an unreadable file in its place is a failure, below
         missing = f"no `checkpoints/last.ckpt` to draw from: the default callbacks write one every epoch; {RETRAIN}."
         return Section("Interpolation", [Missing(missing)])
     try:
@@ -131,7 +131,7 @@ def interpolation_section(run: RunFolder, figures_dir: Path, steps: int, seed: i
     except UnsafeCheckpointError:
         raise  # a checkpoint that names code is not a gap in the report: condgan report refuses it, in one line
     except CheckpointError as error:
-        return Section("Interpolation", [Missing(f"`checkpoints/last.ckpt` does not load: {error}")])
+        return Section("Interpolation", [Missing(f"`checkpoints/last.ckpt` does not load: {error}")], str(error))
     path = figures_dir / INTERPOLATION_PNG
     write_interpolation_strip(generator, steps, seed, path)
     caption = (

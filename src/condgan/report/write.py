@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from condgan.atomic import atomic_write_bytes
+from condgan.errors import UserError
 from condgan.report.document import to_html, to_markdown
 from condgan.report.run_folder import RunFolder
 from condgan.report.sections import (
@@ -25,7 +26,9 @@ def write_report(
     """Write the report of ``run_dir`` into it; returns the paths of report.md and report.html.
 
     Raises ``RunFolderError`` when ``run_dir`` is not a run folder. Anything else the folder lacks
-    (metrics, checkpoint, sample grids, CSV log) becomes a line in the report naming the command that makes it.
+    (metrics, checkpoint, sample grids, CSV log) becomes a line in the report naming the command that makes it;
+    a file that is there but broken (a last.ckpt that does not load) too, and then, once both files are
+    written, ``ReportIncompleteError`` says which.
     """
     run = RunFolder(run_dir)
     figures_dir = run.path / FIGURES_DIR
@@ -43,4 +46,10 @@ def write_report(
     markdown_path, html_path = run.path / "report.md", run.path / "report.html"
     atomic_write_bytes(markdown_path, to_markdown(title, sections).encode())
     atomic_write_bytes(html_path, to_html(title, sections, run.path).encode())
+    if failures := [section.failure for section in sections if section.failure]:
+        raise ReportIncompleteError(f"{failures[0]} (wrote {markdown_path} and {html_path} without it)")
     return markdown_path, html_path
+
+
+class ReportIncompleteError(UserError, RuntimeError):
+    """The report is written, but a file of the run folder could not be read; the message names it."""

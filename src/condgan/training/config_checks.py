@@ -27,6 +27,14 @@ TYPE_NAMES = {int: "a whole number", float: "a number", bool: "true or false", s
 
 def check_config(cfg: DictConfig) -> None:
     """Refuse a setting whose type its constructor does not take, or an optimizer setting it rejects."""
+    seed = cfg.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigError(f"seed={as_override(seed)} is not a whole number: pass e.g. seed=12345 (or seed=null)")
+    workers = OmegaConf.select(cfg, "datamodule.num_workers")
+    if isinstance(workers, int) and workers < 0:
+        raise ConfigError(
+            f"datamodule.num_workers={workers} is negative: pass 0 (load in the training process) or more"
+        )
     for key, node in target_nodes(cfg):
         try:
             target = hydra.utils.get_object(node._target_)
@@ -144,6 +152,18 @@ def check_writable(folder: str | Path, setting: str) -> None:
             f"cannot write the run folder {folder} ({error.strerror or error}): "
             f"pass {setting}=<a folder you can write to>, or make {folder} writable"
         ) from error
+
+
+class ResumableCheckpoint(Callback):
+    """A Hydra callback: a ``ckpt_path`` that cannot be resumed as a file is refused in one line before Hydra
+    creates the run folder and its log, so a mistyped path leaves nothing behind."""
+
+    @exit_on_user_error
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from condgan.checkpoints.io import check_resumable_file
+
+        if config.get("ckpt_path") and config.get("train", True):
+            check_resumable_file(config.ckpt_path)
 
 
 class WritableRunFolder(Callback):

@@ -9,7 +9,9 @@ user's own script), not only inside ``condgan.training.train``.
 from typing import Any
 
 import lightning as L
+import torch
 
+from condgan.errors import ConfigError
 from condgan.training.compat import devices_from_gpus, gan_ready_strategy
 from condgan.training.precision import auto_precision
 
@@ -27,6 +29,9 @@ class Trainer(L.Trainer):
     ):
         if gpus is not None:
             accelerator, devices = devices_from_gpus(gpus)
+        if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+            asked = f"trainer.gpus={gpus}" if gpus is not None else f"trainer.accelerator={accelerator}"
+            raise ConfigError(f"{asked} asks for a GPU, and torch sees none here: pass trainer.gpus=0 or trainer=cpu")
         if precision == "auto":
             precision = auto_precision(accelerator)[0]
         super().__init__(
