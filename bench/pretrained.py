@@ -32,7 +32,9 @@ def main() -> None:
         ckpt = Path(scratch) / f"{NAME}.ckpt"
         shutil.copyfile(args.run_dir / "checkpoints" / "last.ckpt", ckpt)
         for fmt in ("onnx", "safetensors"):
-            export_generator(ckpt, fmt, PRETRAINED / f"{NAME}.{fmt}")
+            sidecar = Path(f"{export_generator(ckpt, fmt, PRETRAINED / f'{NAME}.{fmt}')}.json")
+            metadata = {**json.loads(sidecar.read_text()), "source_checkpoint": ckpt.name}  # not the scratch folder
+            sidecar.write_text(json.dumps(metadata, indent=2) + "\n")
         measured = Path(scratch) / "measured" / f"{NAME}.safetensors"  # eval writes beside the file it measures
         measured.parent.mkdir()
         for suffix in ("", ".json"):
