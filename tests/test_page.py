@@ -113,7 +113,7 @@ def test_the_latent_walk_plays_and_offers_its_gif(chromium, server_url):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("seed", "2.5", "Error 422: seed: Value error, seed must be a whole number written with the digits 0-9"),
+        ("seed", "2.5", "Error 422: seed: seed must be a whole number written with the digits 0-9"),
         ("seed", "99999999999", "Error 422: seed: Input should be less than or equal to 4294967295"),
         ("n", "30", "Error 422: n: n=30 × 10 classes = 300 images, more than 256: n ≤ 25"),
     ],
@@ -137,3 +137,45 @@ def test_api_docs_render_offline(chromium, server_url):
     assert title.text.startswith("condgan")
     paths = wait(chromium, lambda d: [e.text for e in d.find_elements("css selector", ".opblock-summary-path")])
     assert {"/generate", "/grid", "/walk", "/healthz", "/metadata"} <= set(paths)
+
+
+def test_an_error_replaces_the_picture_and_its_caption(chromium, server_url):
+    from selenium.webdriver.common.keys import Keys
+
+    chromium.get(server_url)
+    picture(chromium)
+    box = chromium.find_element("id", "n")
+    box.clear()
+    box.send_keys("300", Keys.ENTER)
+    wait(chromium, lambda d: d.find_element("id", "status").get_attribute("class") == "error")
+    assert chromium.find_element("id", "view").get_attribute("hidden") is not None
+    assert chromium.find_element("id", "caption").text == ""
+    assert not chromium.find_element("id", "download").is_displayed()
+
+
+def test_a_walk_with_the_server_gone_says_so(chromium, untrained_onnx):
+    with local_server(untrained_onnx, timeout_s=STARTUP_TIMEOUT_S) as server:
+        chromium.get(server.url)
+        picture(chromium)
+    chromium.find_element("id", "walk").click()  # the server has stopped
+    status = chromium.find_element("id", "status")
+    wait(chromium, lambda d: status.get_attribute("class") == "error")
+    assert status.text.startswith("Error (no answer): the server did not answer")
+    assert chromium.find_element("id", "walk").text == "Play walk"
+
+
+def test_a_grid_of_16_leaves_download_and_model_in_view_at_1280_by_900(chromium, server_url):
+    from selenium.webdriver.common.keys import Keys
+
+    chromium.set_window_size(1280, 900)
+    chromium.get(server_url)
+    url, _ = picture(chromium)
+    box = chromium.find_element("id", "n")
+    box.clear()
+    box.send_keys("16", Keys.ENTER)
+    picture(chromium, url)
+    bottom = chromium.execute_script("return document.getElementById('download').getBoundingClientRect().bottom")
+    assert bottom <= chromium.execute_script("return window.innerHeight")
+    assert chromium.find_element("id", "about").is_displayed()
+    icon = chromium.execute_script("return document.querySelector('link[rel=icon]').href")
+    assert icon.startswith("data:image/svg+xml")  # no request for /favicon.ico, so no 404

@@ -91,9 +91,29 @@ class WalkQuery(Strict):
     )
 
 
+ECHO_CHARS = 100  # of a request's own text in a 422
+MESSAGE_CHARS = 400  # a 422's message, which may quote the value
+
+
 def query_error(field: str, message: str, value: Any) -> RequestValidationError:
     """A 422 shaped like FastAPI's own validation errors, for the checks that depend on the model."""
     return RequestValidationError([{"type": "value_error", "loc": ("query", field), "msg": message, "input": value}])
+
+
+def clipped(value: Any, chars: int = ECHO_CHARS) -> Any:
+    """A request's own text echoed back at most ``chars`` long: a 100 kB parameter gets a short answer."""
+    return value if not isinstance(value, str) or len(value) <= chars else f"{value[:chars]}…"
+
+
+def plain_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One entry of a 422's detail as FastAPI shapes it (type, loc, msg, input), in the validator's own words
+    (without pydantic's "Value error, " prefix) and with what the request sent clipped."""
+    return {
+        "type": error["type"],
+        "loc": [clipped(part) for part in error["loc"]],
+        "msg": clipped(error["msg"].removeprefix("Value error, "), MESSAGE_CHARS),
+        "input": clipped(error.get("input")) if isinstance(error.get("input"), str | int | float | None) else None,
+    }
 
 
 def single_valued(request: Request) -> None:
@@ -144,6 +164,10 @@ def create_app(model: InferenceModel, max_concurrency: int = 2, max_queue: int =
     @app.exception_handler(ServerBusy)
     def busy(request: Request, error: ServerBusy) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": str(error.retry_after_s)})
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [plain_error(e) for e in error.errors()]}, status_code=422)
 
     def check_label(label: int) -> None:
         if not 0 <= label < model.num_classes:
