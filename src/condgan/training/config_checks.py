@@ -16,7 +16,7 @@ from typing import Any
 
 import hydra
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from condgan.errors import ConfigError, exit_on_user_error
 
@@ -30,6 +30,13 @@ def check_config(cfg: DictConfig) -> None:
     seed = cfg.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigError(f"seed={as_override(seed)} is not a whole number: pass e.g. seed=12345 (or seed=null)")
+    epochs = OmegaConf.select(cfg, "trainer.max_epochs")
+    if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs < -1:
+        raise ConfigError(f"trainer.max_epochs={epochs} is below -1: pass a number of epochs, or -1 for no limit")
+    if cfg.get("trainer") is not None:
+        from condgan.training.trainer import check_gpu_available
+
+        check_gpu_available(cfg.trainer.get("accelerator", "auto"), cfg.trainer.get("gpus"))
     workers = OmegaConf.select(cfg, "datamodule.num_workers")
     if isinstance(workers, int) and workers < 0:
         raise ConfigError(
@@ -154,9 +161,9 @@ def check_writable(folder: str | Path, setting: str) -> None:
         ) from error
 
 
-class ResumableCheckpoint(Callback):
-    """A Hydra callback: a ``ckpt_path`` that cannot be resumed as a file is refused in one line before Hydra
-    creates the run folder and its log, so a mistyped path leaves nothing behind."""
+class ChecksBeforeTheRunFolder(Callback):
+    """A Hydra callback: the settings ``check_config`` refuses, and a ``ckpt_path`` that cannot be resumed as a
+    file, are refused in one line before Hydra creates the run folder and its log: a mistake leaves nothing."""
 
     @exit_on_user_error
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -164,6 +171,11 @@ class ResumableCheckpoint(Callback):
 
         if config.get("ckpt_path") and config.get("train", True):
             check_resumable_file(config.ckpt_path)
+        settings = OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])
+        if OmegaConf.select(settings, "paths.output_dir", throw_on_resolution_failure=False) is None:
+            with open_dict(settings):  # Hydra sets the run folder's name later: in a run, hydra.run.dir
+                settings.paths.output_dir = config.hydra.run.dir
+        check_config(settings)
 
 
 class WritableRunFolder(Callback):

@@ -16,6 +16,14 @@ from condgan.training.compat import devices_from_gpus, gan_ready_strategy
 from condgan.training.precision import auto_precision
 
 
+def check_gpu_available(accelerator: str, gpus: Any) -> None:
+    """Refuse, naming the setting, a GPU asked for where torch sees none (Lightning's words name neither)."""
+    asked = f"trainer.gpus={gpus}" if gpus not in (None, 0, "0", "", []) else None
+    asked = asked or (f"trainer.accelerator={accelerator}" if accelerator in ("gpu", "cuda") else None)
+    if asked and not torch.cuda.is_available():
+        raise ConfigError(f"{asked} asks for a GPU, and torch sees none here: pass trainer.gpus=0 or trainer=cpu")
+
+
 class Trainer(L.Trainer):
     def __init__(
         self,
@@ -27,11 +35,9 @@ class Trainer(L.Trainer):
         gpus: Any = None,
         **kwargs: Any,
     ):
+        check_gpu_available(accelerator, gpus)
         if gpus is not None:
             accelerator, devices = devices_from_gpus(gpus)
-        if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-            asked = f"trainer.gpus={gpus}" if gpus is not None else f"trainer.accelerator={accelerator}"
-            raise ConfigError(f"{asked} asks for a GPU, and torch sees none here: pass trainer.gpus=0 or trainer=cpu")
         if precision == "auto":
             precision = auto_precision(accelerator)[0]
         super().__init__(
