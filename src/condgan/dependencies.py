@@ -6,9 +6,6 @@ evaluates and exports (PyTorch, Lightning, W&B); ``[serve]`` runs the web servic
 """
 
 import importlib.util
-import re
-import sys
-from importlib import metadata
 
 from condgan.errors import UserError
 
@@ -51,17 +48,3 @@ def check_sweep_overrides(overrides: list[str]) -> None:
     sweeps = [arg for arg in overrides if arg.lstrip("+").startswith(("hparams_search=", "hydra/sweeper=optuna"))]
     if any(not arg.endswith("=null") for arg in sweeps):
         require("sweep", "hparams_search (an Optuna sweep)")
-
-
-def requirements(extra: str) -> list[str]:
-    """The requirements of ``extra`` as the installed condgan declares them (pyproject's lists, markers dropped)."""
-    found = []
-    for requirement in metadata.requires("condgan") or []:
-        spec, _, marker = requirement.partition(";")
-        if re.fullmatch(rf"\s*extra\s*==\s*['\"]{re.escape(extra)}['\"]\s*", marker):
-            found.append(spec.strip())
-    return found
-
-
-if __name__ == "__main__":  # `python -m condgan.dependencies serve`: an extra's requirements, one a line
-    print("\n".join(requirements(sys.argv[1])))
