@@ -16,7 +16,7 @@ from torch import nn
 
 from condgan.atomic import atomic_write_bytes
 from condgan.checkpoints.io import load_generator
-from condgan.checkpoints.sidecar import metadata_path, validate
+from condgan.checkpoints.sidecar import metadata_path
 from condgan.dependencies import require
 from condgan.errors import UserError
 from condgan.inference.metadata import generator_metadata
@@ -101,7 +101,7 @@ def export_generator(ckpt_path: str | Path, fmt: str, out: str | Path | None = N
         require("export", "format=onnx")
     generator, config = load_generator(ckpt_path)
     WRITERS[fmt](generator, path)
-    metadata = validate(generator_metadata(generator, config, ckpt_path, fmt), metadata_path(path))  # as read
+    metadata = generator_metadata(generator, config, ckpt_path, fmt)  # built through the Sidecar schema
     atomic_write_bytes(metadata_path(path), (json.dumps(metadata, indent=2) + "\n").encode())
     try:
         check_export(generator, path, fmt)
