@@ -14,7 +14,7 @@ MODULES = {  # extra → the modules it brings, as imported ("" is the core inst
     "train": ("torch", "torchvision", "lightning", "safetensors", "torchmetrics", "wandb", "matplotlib"),
     "serve": ("fastapi", "fastapi_offline", "uvicorn", "onnxruntime"),
     "export": ("onnx", "onnxscript", "onnxruntime"),
-    "sweep": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
+    "sweep": ("optuna",),  # and psycopg for PostgreSQL studies, named by the storage error when missing
 }
 
 

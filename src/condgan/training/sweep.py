@@ -1,8 +1,10 @@
 """``trials.csv`` in a multirun folder: one row per job with its overrides and the metric it returned."""
 
 import csv
+import hashlib
 import io
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict, read_write
 
 from condgan.atomic import atomic_write_bytes
 
@@ -27,8 +29,8 @@ class TrialSummary(Callback):
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         hydra_cfg = HydraConfig.get()
-        if hydra_cfg.mode != RunMode.MULTIRUN:
-            return
+        if hydra_cfg.mode != RunMode.MULTIRUN or "study_name" in hydra_cfg.sweeper:
+            return  # an Optuna sweep's trials.csv is written by its sweeper, from the study all its workers share
         ok = job_return.status == JobStatus.COMPLETED
         row = {"trial": hydra_cfg.job.num, "status": job_return.status.name}
         row.update(override.split("=", 1) for override in job_return.overrides or [] if "=" in override)
@@ -38,10 +40,35 @@ class TrialSummary(Callback):
         self.write(Path(hydra_cfg.sweep.dir) / self.filename)
 
     def write(self, path: Path) -> None:
-        columns = list(dict.fromkeys(key for row in self.rows for key in row))  # union, first-seen order
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(self.rows)
-        atomic_write_bytes(path, buffer.getvalue().encode())
+        write_csv(path, self.rows)
         log.info("Sweep summary: %s (%d trials)", path, len(self.rows))
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """``rows`` as a CSV table (columns: the union of their keys, first-seen order), written atomically."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def study_name(prefix: str, task_overrides: list[str]) -> str:
+    """The study a command works on: ``prefix`` alone, or with a hash of the command's other overrides, so the
+    same command resumes its study and another command starts its own."""
+    rest = sorted(arg for arg in task_overrides if not arg.startswith(("hparams_search=", "+hparams_search=")))
+    if not rest:
+        return prefix
+    return f"{prefix}-{hashlib.sha256(' '.join(rest).encode()).hexdigest()[:8]}"
+
+
+def ddp_joins_this_trial() -> None:
+    """In a multirun trial, Lightning would start DDP's other processes with the sweep's command line (``-m``: a
+    sweep of their own) in ``hydra.run.dir`` (a folder of their own): give them this trial's overrides and folder."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return
+    hydra_cfg = HydraConfig.get()
+    sys.argv = [sys.argv[0], *hydra_cfg.overrides.task, "hydra.mode=RUN"]
+    with read_write(hydra_cfg), open_dict(hydra_cfg):
+        hydra_cfg.run.dir = hydra_cfg.runtime.output_dir  # Lightning passes it on as hydra.run.dir
