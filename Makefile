@@ -7,7 +7,7 @@ PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 LOCK_VENV := .venv-lock
 LATEST_VENV := .venv-latest
 
-.PHONY: help install install-train data train test test-e2e test-install test-slow test-container test-latest lint lock bench bench-quality clean
+.PHONY: help install install-train data train test test-e2e test-install test-slow test-database test-container test-latest lint lock bench bench-quality clean
 
 install: $(VENV)/.installed-dev  ## everything: training, serving, export, sweeps and the test tools
 
@@ -31,7 +31,7 @@ train: data  ## the default experiment; extra Hydra overrides via ARGS="trainer.
 	$(PY) run.py $(ARGS)
 
 test: install  ## the unit tests, every module, offline, in a few minutes (CI runs them first)
-	$(PY) -m pytest -m "not slow and not container and not e2e and not install" $(ARGS)
+	$(PY) -m pytest -m "not slow and not container and not e2e and not install and not database" $(ARGS)
 
 test-e2e: install  ## every documented command run as typed, and the other multi-process runs (CI runs them)
 	$(PY) -m pytest -m e2e $(ARGS)
@@ -41,6 +41,9 @@ test-install: install  ## the wheel in fresh venvs (serving, training), condgan 
 
 test-slow: install  ## minutes-long tests on real data
 	$(PY) -m pytest -m slow $(ARGS)
+
+test-database: install  ## sweeps in real SQLite and PostgreSQL databases (Debian's postgresql; CI runs this)
+	$(PY) -m pytest -m database $(ARGS)
 
 test-container: install  ## build the serving image with podman and start it (root, podman, mmdebstrap; CI runs this)
 	$(PY) -m pytest -m container $(ARGS)
@@ -56,13 +59,13 @@ test-latest:  ## the unit tests on the newest Lightning, Hydra, torchmetrics, W&
 	grep -E '^(torch|torchvision)==' constraints.txt > $(LATEST_VENV)/torch-only.txt
 	$(LATEST_VENV)/bin/python -m pip install --quiet --constraint $(LATEST_VENV)/torch-only.txt -e '.[dev]'
 	$(LATEST_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(lightning|hydra-core|omegaconf|torchmetrics|wandb|fastapi|torch|torchvision) '
-	$(LATEST_VENV)/bin/python -m pytest -m "not slow and not container and not e2e and not install" -p no:cacheprovider $(ARGS)
+	$(LATEST_VENV)/bin/python -m pytest -m "not slow and not container and not e2e and not install and not database" -p no:cacheprovider $(ARGS)
 
 lock:  ## refresh constraints.txt: newest versions pyproject.toml allows, kept only if the fast tests pass with them
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
-	$(LOCK_VENV)/bin/python -m pytest -m "not slow and not container and not e2e and not install" -q -p no:cacheprovider
+	$(LOCK_VENV)/bin/python -m pytest -m "not slow and not container and not e2e and not install and not database" -q -p no:cacheprovider
 	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable \
 		| sed -E 's/\+[A-Za-z0-9.]+$$//'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt

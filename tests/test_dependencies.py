@@ -13,7 +13,7 @@ EXTRAS_ONLY = [
     "onnxscript",
     "optuna",
     "selenium",
-    "hydra_plugins.hydra_optuna_sweeper",
+    "psycopg",
 ]
 
 
@@ -78,11 +78,11 @@ def test_onnx_export_without_the_export_extra_names_the_install(untrained_checkp
 
 def test_a_sweep_without_the_sweep_extra_names_the_install():
     code = run_script("run.py", "-m", "hparams_search=mnist_optuna")
-    result = python("-c", without(["hydra_plugins.hydra_optuna_sweeper"], code))
+    result = python("-c", without(["optuna"], code))
     assert result.returncode == 1
     assert result.stderr == (
-        "error: hparams_search (an Optuna sweep) needs hydra_plugins.hydra_optuna_sweeper, part of condgan's [sweep] "
-        f"extra: {HINT.format('sweep')}\n"
+        "error: hparams_search (an Optuna sweep) needs optuna, part of condgan's [sweep] extra: "
+        f"{HINT.format('sweep')}\n"
     )
 
 

@@ -28,11 +28,13 @@ pytestmark = pytest.mark.e2e
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SUBCOMMANDS = ("train", "generate", "eval", "export", "report", "serve", "data")
 ENTRY_POINTS = ("condgan", "condgan-serve", "torchrun", "srun")  # and `python run.py`, `python -m condgan`
+STORAGE_IN_DOCS = "hydra.sweeper.storage=postgresql://condgan:secret@db.example.org:5432/sweeps"  # docs/scaling.md
 NOT_HERE = {  # a token of the command → why it cannot run here (the test shows it as skipped, with this reason)
     "torchrun": "multi-node; tests/test_multinode.py runs it as two nodes on 127.0.0.1",
     "srun": "SLURM; tests/test_multinode.py runs it with SLURM's variables set by hand for two tasks",
     "trainer=gpu": "needs a GPU; CI has none (trainer=default and trainer=cpu run the same code)",
     "trainer=ddp": "needs GPUs; trainer=ddp_cpu runs the same DDP code on CPU processes (tested here)",
+    STORAGE_IN_DOCS: "a shared PostgreSQL study: tests/test_sweep_database.py runs it as written, on a loopback server",
 }
 SHRINK = (
     "trainer.max_epochs=1",
