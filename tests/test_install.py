@@ -2,7 +2,8 @@
 
 The serving install (``condgan[serve]``) has no torch, yet draws fives and serves them with the shipped
 generator; the training install (``condgan[train]``) fetches MNIST, trains with the default config from that
-folder and evaluates the run. Marked ``install`` (``make test-install``, run by .ci/run): minutes, most of them pip's.
+folder, evaluates the run, and with ``[sweep]`` added runs a one-trial sweep. Marked ``install``
+(``make test-install``, run by .ci/run): minutes, most of them pip's.
 """
 
 import os
@@ -35,9 +36,14 @@ def wheel(tmp_path_factory) -> Path:
 def fresh_venv(folder: Path, requirement: str) -> Path:
     """A new venv in ``folder`` with ``requirement`` installed at the pinned versions; returns its bin folder."""
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    pip_install(folder, requirement)
+    return folder / "bin"
+
+
+def pip_install(folder: Path, requirement: str) -> None:
+    """Install ``requirement`` into the venv in ``folder`` at the pinned versions."""
     pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run_child([*pip, "--constraint", str(ROOT / "constraints.txt"), requirement], os.environ, timeout=1200)
-    return folder / "bin"
 
 
 def user_env(bin_dir: Path, home: Path) -> dict[str, str]:
@@ -106,3 +112,10 @@ def test_the_training_install_trains_and_evaluates_from_an_empty_folder(wheel, t
     evaluated = condgan(env, empty, "eval", f"ckpt_path={run_dir}/checkpoints/last.ckpt", "n_per_class=20")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert (run_dir / "checkpoints" / "metrics.json").is_file() and "FID" in evaluated.stdout
+
+    # [sweep] on top: an Optuna sweep from the same folder, its study and trial folder under logs/sweeps/
+    pip_install(tmp_path / "venv", f"condgan[sweep] @ {wheel.as_uri()}")
+    swept = condgan(env, empty, "train", "-m", "hparams_search=mnist_optuna", "hydra.sweeper.n_trials=1", *tiny)
+    assert swept.returncode == 0, swept.stderr[-3000:]
+    (sweep_dir,) = (empty / "logs" / "sweeps").glob("mnist_optuna-*")  # named by the command: its overrides' hash
+    assert (sweep_dir / "optuna.db").is_file() and (sweep_dir / "0" / "checkpoints" / "last.ckpt").is_file()
