@@ -150,7 +150,7 @@ class OptunaSweeper(Sweeper):
                     returns = self.launcher.launch(
                         [studies.overrides_of(t, fixed) for t in batch], initial_job_idx=batch[0].number
                     )
-                except (SystemExit, KeyboardInterrupt):  # a trial's one-line error or Ctrl-C: not left running
+                except SystemExit:  # a trial's one-line error stops the sweep; Ctrl-C leaves the trial to time out
                     for trial in batch:
                         study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     raise
