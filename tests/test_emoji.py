@@ -146,6 +146,17 @@ def test_a_folder_with_other_images_is_refused_and_left_untouched(tiny_list: Pat
     assert Image.open(changed).getpixel((0, 0)) == (255, 0, 0) and (folder / "train/objects/mine.png").is_file()
 
 
+@needs_packages
+def test_the_font_build_holds_out_the_test_images_of_before() -> None:
+    """One image per emoji: the split by emoji is image_folder's per-image split of the old folder."""
+    items = emoji_font.read_emoji_list(emoji_font.EMOJI_LIST_PATH)
+    paths = sorted(Path(f"{e.group}/{e.name}.png") for e in items)  # <group>/<codepoints>.png, as listed before
+    labels = torch.tensor([emoji.CLASS_NAMES.index(path.parent.name) for path in paths])
+    (held, _), _ = stratified_split((torch.arange(len(paths)), labels), round(0.1 * len(paths)), seed=42)
+    before = {paths[i].stem for i in held.tolist()}
+    assert len(before) == 187 and before == {e.name for e in items if e.codepoints in emoji.held_out_emoji(items)}
+
+
 def test_no_set_at_all_names_the_two_packages_and_npm(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(emoji_font, "FONT_PATH", tmp_path / "NotoColorEmoji.ttf")
     (tmp_path / "emoji-test.txt").write_text("# group: Flags\n")  # the list present, whatever this machine has

@@ -84,7 +84,7 @@ def set_sha256(drawings: list[Drawing]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def test_emoji(emoji: list[Emoji]) -> set[tuple[int, ...]]:
+def held_out_emoji(emoji: list[Emoji]) -> set[tuple[int, ...]]:
     """The codepoints of the test emoji: ``TEST_SIZE`` of every group's emoji, by ``stratified_split``."""
     ordered = sorted(emoji, key=lambda e: (e.group, e.name))  # as an image folder of one style lists them
     labels = torch.tensor([CLASS_NAMES.index(e.group) for e in ordered])
@@ -100,7 +100,7 @@ def layout(drawings: list[Drawing]) -> dict[str, Drawing]:
     for d in drawings:
         groups.setdefault(d.emoji.codepoints, d.emoji.group)
     emoji = [Emoji(group, codepoints) for codepoints, group in groups.items()]
-    test = test_emoji(emoji)
+    test = held_out_emoji(emoji)
     paths = {}
     for d in drawings:
         split = "test" if d.emoji.codepoints in test else "train"
