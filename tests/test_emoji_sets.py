@@ -184,6 +184,16 @@ def test_a_folder_whose_sets_are_not_the_pinned_ones_is_left_untouched(fake_sets
             group.rename(folder / f"{group.name}-{split}")
     with pytest.raises(ChecksumError, match=r"differences from its manifest\.txt, e\.g\. missing: test/"):
         emoji.ensure_emoji(folder, tarballs=fake_sets)
+    old = tmp_path / "old" / "emoji"  # the one-style folder condgan made before: <group>/<codepoints>.png
+    (old / "flags").mkdir(parents=True)
+    Image.new("RGB", (64, 64), "white").save(old / "flags" / "1f1eb_1f1f7.png")
+    with pytest.raises(ChecksumError, match="is the one-style emoji folder of an older condgan") as error:
+        emoji.ensure_emoji(old, tarballs=fake_sets)
+    assert str(error.value).endswith(
+        f"untouched; move or delete {old} and run `python -m condgan.data emoji --data-dir {old.parent}` to build the "
+        "emoji with their styles and split"
+    )
+    assert (old / "flags" / "1f1eb_1f1f7.png").is_file()
 
 
 @pytest.mark.usefixtures("tiny_font")

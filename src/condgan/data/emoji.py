@@ -219,6 +219,12 @@ def known_sets() -> dict[str, str | None]:
 def verify_emoji(folder: Path) -> None:
     """Raise ``ChecksumError`` naming the differences when ``folder`` is not an emoji folder as this code builds
     it: its images must be those of its manifest, and the manifest's sets the pinned ones."""
+    again = f"move or delete {folder} and run `python -m condgan.data emoji --data-dir {folder.parent}`"
+    if not (folder / "train").is_dir() and any((folder / group).is_dir() for group in CLASS_NAMES):
+        raise ChecksumError(
+            f"emoji: {folder} is the one-style emoji folder of an older condgan (<group>/<codepoints>.png), left "
+            f"untouched; {again} to build the emoji with their styles and split"
+        )
     digests = {
         path.relative_to(folder).as_posix(): pixel_sha256(Image.open(path))
         for split in SPLITS
@@ -239,8 +245,8 @@ def verify_emoji(folder: Path) -> None:
         return
     raise ChecksumError(
         f"emoji: {folder} holds {len(digests)} images that are not condgan's emoji ({len(differences)} differences "
-        f"from its {MANIFEST}, e.g. {', '.join(differences[:3])}). They are left untouched; move or delete "
-        f"{folder} and run `python -m condgan.data emoji --data-dir {folder.parent}` to build the emoji again."
+        f"from its {MANIFEST}, e.g. {', '.join(differences[:3])}). They are left untouched; {again} to build "
+        "the emoji again."
     )
 
 
