@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from condgan.data.emoji import EMOJI_LIST_PATH, FONT_PATH
-from condgan.data.emoji import PACKAGES as EMOJI_PACKAGES
+from condgan.data.emoji_font import EMOJI_LIST_PATH, FONT_PATH
+from condgan.data.emoji_font import PACKAGES as EMOJI_PACKAGES
 from tests.helpers import ROOT, run_child, skip_without
 from tests.helpers.local_server import free_loopback_port, wait_until_healthy
 

@@ -1,5 +1,6 @@
-"""The emoji dataset on tiny renders: determinism and its manifest, the errors, the image-folder datamodule,
-and `python run.py experiment=emoji_dcgan` (fast_dev_run and the default path) down to generate/export/serve.
+"""The emoji dataset on tiny renders of its font set: determinism and its manifest, the errors, the image-folder
+datamodule, and `python run.py experiment=emoji_dcgan` (fast_dev_run and the default path) down to
+generate/export/serve. The npm sets are tested in test_emoji_sets.py; here npm is never run.
 
 The renders need the Debian packages fonts-noto-color-emoji and unicode-data (.ci/run installs them).
 """
@@ -18,7 +19,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from condgan import cli
-from condgan.data import emoji
+from condgan.data import emoji, emoji_art, emoji_font, emoji_npm
 from condgan.data.__main__ import main as data_cli
 from condgan.data.datamodule import stratified_split
 from condgan.data.datasets import load_named_split
@@ -33,12 +34,19 @@ from tests.helpers import skip_without
 
 
 def emoji_packages_installed() -> bool:
-    return emoji.FONT_PATH.is_file() and emoji.EMOJI_LIST_PATH.is_file()
+    return emoji_font.FONT_PATH.is_file() and emoji_font.EMOJI_LIST_PATH.is_file()
 
 
 @pytest.fixture
 def emoji_packages() -> None:
-    skip_without(emoji_packages_installed(), f"needs `apt-get install {emoji.PACKAGES}`")
+    skip_without(emoji_packages_installed(), f"needs `apt-get install {emoji_font.PACKAGES}`")
+
+
+@pytest.fixture(autouse=True)
+def no_npm(tmp_path: Path, monkeypatch) -> None:
+    """No npm set here: npm is not found, and no tarball folder is named."""
+    monkeypatch.setattr(emoji_npm, "NPM", str(tmp_path / "no-npm"))
+    monkeypatch.delenv(emoji_npm.TARBALLS_ENV, raising=False)
 
 
 needs_packages = pytest.mark.usefixtures("emoji_packages")
@@ -63,15 +71,15 @@ TINY_LIST = """\
 # group: Flags
 1F1EB 1F1F7                                            ; fully-qualified     # 🇫🇷 E2.0 flag: France
 """
-TINY_FILES = [
-    "flags/1f1eb_1f1f7.png",
-    "people_body/1f44b.png",
-    "people_body/1f468_200d_1f469_200d_1f467.png",
-    "smileys_emotion/1f600.png",
-    "smileys_emotion/263a_fe0f.png",
+TINY_FILES = [  # 10% of 5 emoji, at least one, is the test split
+    "test/people_body/noto-1f468_200d_1f469_200d_1f467.png",
+    "train/flags/noto-1f1eb_1f1f7.png",
+    "train/people_body/noto-1f44b.png",
+    "train/smileys_emotion/noto-1f600.png",
+    "train/smileys_emotion/noto-263a_fe0f.png",
 ]
-# The manifest sha256 of TINY_LIST rendered with fonts-noto-color-emoji 2.042: the same on every such machine.
-TINY_SHA256 = "53fe2e75ee9f2d7cf120d5d715890a95ac374a7ba06d90d97225d45ddf1714f1"
+# The pixels sha256 of TINY_LIST rendered with fonts-noto-color-emoji 2.042: the same on every such machine.
+TINY_SHA256 = "55d71698152f9b25a6fd3870f2d46c5836a4a5c309ea7b130fd8d9909f6106f8"
 PER_CLASS = 20  # images per group of the tiny dataset the training tests use: 2 per class in the test split
 
 
@@ -79,20 +87,20 @@ PER_CLASS = 20  # images per group of the tiny dataset the training tests use: 2
 def tiny_list(tmp_path: Path, monkeypatch) -> Path:
     path = tmp_path / "emoji-test.txt"
     path.write_text(TINY_LIST, encoding="utf-8")
-    monkeypatch.setattr(emoji, "EMOJI_LIST_PATH", path)
-    monkeypatch.setattr(emoji, "MANIFEST_SHA256", TINY_SHA256)
+    monkeypatch.setattr(emoji_font, "EMOJI_LIST_PATH", path)
+    monkeypatch.setattr(emoji_font, "PIXELS_SHA256", TINY_SHA256)
     return path
 
 
 def test_the_list_keeps_fully_qualified_picture_emoji_without_skin_tones(tiny_list: Path) -> None:
-    assert [e.path for e in emoji.read_emoji_list(tiny_list)] == [
-        "smileys_emotion/1f600.png",
-        "smileys_emotion/263a_fe0f.png",
-        "people_body/1f44b.png",
-        "people_body/1f468_200d_1f469_200d_1f467.png",
-        "flags/1f1eb_1f1f7.png",
+    assert [e.path for e in emoji_font.read_emoji_list(tiny_list)] == [
+        "smileys_emotion/1f600",
+        "smileys_emotion/263a_fe0f",
+        "people_body/1f44b",
+        "people_body/1f468_200d_1f469_200d_1f467",
+        "flags/1f1eb_1f1f7",
     ]
-    assert tuple(sorted(emoji.GROUPS.values())) == emoji.CLASS_NAMES and len(emoji.CLASS_NAMES) == 9
+    assert tuple(sorted(emoji_art.GROUPS.values())) == emoji.CLASS_NAMES and len(emoji.CLASS_NAMES) == 9
 
 
 @needs_packages
@@ -102,10 +110,11 @@ def test_render_is_deterministic_and_checked_by_its_manifest_hash(tiny_list: Pat
     assert files == TINY_FILES
     assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)  # the same bytes, twice
     manifest = (first / emoji.MANIFEST).read_text()
-    assert emoji.sha256_text(manifest) == TINY_SHA256  # the hash committed above: the same on every machine
-    image = Image.open(first / "flags" / "1f1eb_1f1f7.png")
+    assert f"| 5 images | pixels sha256 {TINY_SHA256}" in manifest  # the hash committed above: the same everywhere
+    assert manifest == (second / emoji.MANIFEST).read_text()
+    image = Image.open(first / "train" / "flags" / "noto-1f1eb_1f1f7.png")
     assert image.size == (64, 64) and image.mode == "RGB"
-    assert image.getpixel((0, 0)) == emoji.BACKGROUND  # glyphs sit on white
+    assert image.getpixel((0, 0)) == emoji_art.BACKGROUND  # glyphs sit on white
     assert len(image.getcolors(maxcolors=64 * 64)) > 100  # a colour picture, not one glyph box or a blank square
 
     before = {f: (first / f).stat().st_mtime_ns for f in files}
@@ -115,8 +124,8 @@ def test_render_is_deterministic_and_checked_by_its_manifest_hash(tiny_list: Pat
 
 @needs_packages
 def test_a_different_render_writes_nothing(tiny_list: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(emoji, "MANIFEST_SHA256", "0" * 64)
-    with pytest.raises(ChecksumError, match=f"manifest sha256 {TINY_SHA256}, expected 0{{64}}; nothing was written"):
+    monkeypatch.setattr(emoji_font, "PIXELS_SHA256", "0" * 64)
+    with pytest.raises(ChecksumError, match=f"pixels sha256 {TINY_SHA256}, expected 0{{64}}; nothing was written"):
         emoji.ensure_emoji(tmp_path / "emoji")
     assert list(tmp_path.iterdir()) == [tiny_list]  # no folder, no staging left behind
 
@@ -124,37 +133,52 @@ def test_a_different_render_writes_nothing(tiny_list: Path, tmp_path: Path, monk
 @needs_packages
 def test_a_folder_with_other_images_is_refused_and_left_untouched(tiny_list: Path, tmp_path: Path) -> None:
     folder = emoji.ensure_emoji(tmp_path / "emoji")
-    changed = folder / "flags" / "1f1eb_1f1f7.png"
+    changed = folder / "train" / "flags" / "noto-1f1eb_1f1f7.png"
     Image.new("RGB", (64, 64), "red").save(changed)
-    (folder / "people_body" / "1f44b.png").unlink()
-    (folder / "objects").mkdir()
-    Image.new("RGB", (64, 64), "blue").save(folder / "objects" / "mine.png")
+    (folder / "train" / "people_body" / "noto-1f44b.png").unlink()
+    (folder / "train" / "objects").mkdir()
+    Image.new("RGB", (64, 64), "blue").save(folder / "train" / "objects" / "mine.png")
     with pytest.raises(ChecksumError) as error:
         emoji.ensure_emoji(folder)
     message = str(error.value)
-    assert "3 differences from its manifest.txt" in message and "changed: flags/1f1eb_1f1f7.png" in message
-    assert "They are left untouched; move or delete" in message
-    assert Image.open(changed).getpixel((0, 0)) == (255, 0, 0) and (folder / "objects" / "mine.png").is_file()
+    assert "3 differences from its manifest.txt" in message and "changed: train/flags/noto-1f1eb_1f1f7.png" in message
+    assert "They are left untouched; move or delete" in message and "\n" not in message
+    assert Image.open(changed).getpixel((0, 0)) == (255, 0, 0) and (folder / "train/objects/mine.png").is_file()
 
 
-def test_missing_font_or_list_names_the_two_packages(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(emoji, "FONT_PATH", tmp_path / "NotoColorEmoji.ttf")
+@needs_packages
+def test_the_font_build_holds_out_the_test_images_of_before() -> None:
+    """One image per emoji: the split by emoji is image_folder's per-image split of the old folder."""
+    items = emoji_font.read_emoji_list(emoji_font.EMOJI_LIST_PATH)
+    paths = sorted(Path(f"{e.group}/{e.name}.png") for e in items)  # <group>/<codepoints>.png, as listed before
+    labels = torch.tensor([emoji.CLASS_NAMES.index(path.parent.name) for path in paths])
+    (held, _), _ = stratified_split((torch.arange(len(paths)), labels), round(0.1 * len(paths)), seed=42)
+    before = {paths[i].stem for i in held.tolist()}
+    assert len(before) == 187 and before == {e.name for e in items if e.codepoints in emoji.held_out_emoji(items)}
+
+
+def test_no_set_at_all_names_the_two_packages_and_npm(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(emoji_font, "FONT_PATH", tmp_path / "NotoColorEmoji.ttf")
     (tmp_path / "emoji-test.txt").write_text("# group: Flags\n")  # the list present, whatever this machine has
-    monkeypatch.setattr(emoji, "EMOJI_LIST_PATH", tmp_path / "emoji-test.txt")
+    monkeypatch.setattr(emoji_font, "EMOJI_LIST_PATH", tmp_path / "emoji-test.txt")
     with pytest.raises(DatasetUnavailableError) as error:
         emoji.ensure_emoji(tmp_path / "emoji")
     assert "\n" not in str(error.value)  # one line
-    assert str(error.value).startswith(f"emoji: {tmp_path / 'NotoColorEmoji.ttf'} not found; ")
-    assert str(error.value).endswith("install them with `sudo apt-get install fonts-noto-color-emoji unicode-data`")
+    assert str(error.value).startswith(
+        f"emoji: no emoji set is available: {tmp_path / 'NotoColorEmoji.ttf'} not found; "
+    )
+    assert "install them with `sudo apt-get install fonts-noto-color-emoji unicode-data`, or fetch" in str(error.value)
     (tmp_path / "emoji-test.txt").unlink()
     with pytest.raises(SystemExit) as exit_info:  # the command line says it as one `error:` line
         data_cli(["emoji", "--data-dir", str(tmp_path)])
     assert re.fullmatch(
-        rf"error: emoji: {tmp_path}/NotoColorEmoji.ttf and {tmp_path}/emoji-test.txt not found; install them with "
-        r"`sudo apt-get install fonts-noto-color-emoji unicode-data`",
+        rf"error: emoji: no emoji set is available: {tmp_path}/NotoColorEmoji.ttf and {tmp_path}/emoji-test.txt not "
+        r"found; install them with `sudo apt-get install fonts-noto-color-emoji unicode-data`, or fetch the npm sets "
+        rf"with `npm pack emoji-datasource-google@16.0.0 emoji-datasource-twitter@16.0.0 --pack-destination "
+        rf"{tmp_path}/npm`",
         str(exit_info.value.code),
     )
-    assert not (tmp_path / "emoji").exists()
+    assert not (tmp_path / "emoji").exists() and not (tmp_path / "npm").exists()
 
 
 def test_stratified_split_gives_every_class_its_share() -> None:
@@ -181,13 +205,13 @@ def test_augmentations_uncover_the_white_background_of_emoji() -> None:
 def emoji_root(tmp_path_factory) -> Path:
     """A data root whose emoji/ holds the first PER_CLASS emoji of every group (180 images), with the
     manifest hash of that list standing in for the committed one while the module's tests run."""
-    skip_without(emoji_packages_installed(), f"needs `apt-get install {emoji.PACKAGES}`")
+    skip_without(emoji_packages_installed(), f"needs `apt-get install {emoji_font.PACKAGES}`")
     root = tmp_path_factory.mktemp("data")
-    by_group: dict[str, list[emoji.Emoji]] = {}
-    for item in emoji.read_emoji_list(emoji.EMOJI_LIST_PATH):
+    by_group: dict[str, list[emoji_art.Emoji]] = {}
+    for item in emoji_font.read_emoji_list(emoji_font.EMOJI_LIST_PATH):
         by_group.setdefault(item.group, []).append(item)
     chosen = [item for items in by_group.values() for item in items[:PER_CLASS]]
-    names = {v: k for k, v in emoji.GROUPS.items()}
+    names = {v: k for k, v in emoji_art.GROUPS.items()}
     lines = [
         line
         for item in chosen
@@ -198,11 +222,13 @@ def emoji_root(tmp_path_factory) -> Path:
     ]
     list_path = root / "emoji-test.txt"
     list_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    font = emoji.ImageFont.truetype(str(emoji.FONT_PATH), emoji.FONT_SIZE)
-    digests = {item.path: emoji.pixel_sha256(emoji.render(item, font)) for item in chosen}
+    font = emoji_font.ImageFont.truetype(str(emoji_font.FONT_PATH), emoji_font.FONT_SIZE)
+    drawings = [emoji_art.Drawing(item, "noto", emoji_font.render(item, font)) for item in chosen]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(emoji, "EMOJI_LIST_PATH", list_path)
-        patch.setattr(emoji, "MANIFEST_SHA256", emoji.sha256_text(emoji.manifest_text(digests)))
+        patch.setattr(emoji_font, "EMOJI_LIST_PATH", list_path)
+        patch.setattr(emoji_font, "PIXELS_SHA256", emoji.set_sha256(drawings))
+        patch.setattr(emoji_npm, "NPM", str(root / "no-npm"))  # the font set alone
+        patch.delenv(emoji_npm.TARBALLS_ENV, raising=False)
         yield root
 
 

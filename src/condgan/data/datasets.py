@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from condgan.data.datamodule import LabelledImages, load_split
-from condgan.data.image_folder import NAMED_FOLDERS, named_folder_path, split_class_folders
+from condgan.data.image_folder import NAMED_FOLDERS, named_folder_path, read_named_folder
 from condgan.data.sources import DATASETS
 
 NAMES = sorted([*DATASETS, *NAMED_FOLDERS])
@@ -39,7 +39,7 @@ def load_named_split(
 ) -> LabelledImages:
     """(uint8 images N×C×S×S, int64 labels N) of one split, S = ``image_size`` (default: the native size).
 
-    A named folder's test split is the one its datamodule holds out (same fraction, seed and function).
+    A named folder's split is the one it was made with (``<folder>/train`` and ``/test``), as its datamodule reads.
     Reads only: make or fetch the data first (``python -m condgan.data <name>``).
     """
     check_name(name)
@@ -53,5 +53,5 @@ def load_named_split(
         raise FileNotFoundError(
             f"{folder} not found; make the dataset first: `python -m condgan.data {name} --data-dir {data_root}`"
         )
-    _, train, test = split_class_folders(folder, named.channels, image_size, named.test_size, named.split_seed)
+    _, train, test = read_named_folder(folder, named.channels, image_size)
     return train if split == "train" else test

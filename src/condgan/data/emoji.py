@@ -1,17 +1,29 @@
-"""Emoji: ~1.9k labelled colour images rendered offline from two Debian packages, one class per emoji group.
+"""Emoji: labelled 64×64 colour images with two conditions each, the emoji group (9 classes) and the drawing
+style (``STYLES``), built offline from whichever emoji sets are available.
 
-``ensure_emoji(folder)`` renders every fully-qualified emoji of ``emoji-test.txt`` (package ``unicode-data``)
-with the Noto Color Emoji bitmap font (package ``fonts-noto-color-emoji``) into an image folder,
-``<folder>/<group>/<codepoints>.png``: 64×64 RGB on white, one sub-folder per group, read like any other
-image folder (``datamodule=image_folder``).
+``ensure_emoji(folder)`` writes, once::
 
-Skin-tone variants are left out: one image per base emoji. With them, People & Body would hold 2148 of
-3655 images (the other groups 85 to 269 each), and most of them would be five recolourings of one drawing,
-so a random train/test split would put near-copies of training images into the test split.
+    <folder>/train/<group>/<style>-<codepoints>.png     e.g. train/flags/twemoji-1f1eb_1f1f7.png
+    <folder>/test/<group>/<style>-<codepoints>.png
+    <folder>/manifest.txt    the sets that went in (source, licence, image count), then every image's pixel sha256
+    <folder>/README.md       the same for people: licences and attribution
 
-The images are deterministic: ``manifest.txt`` lists the sha256 of every image's decoded pixels, and the
-sha256 of that file must equal ``MANIFEST_SHA256``, the hash of the dataset made from the package versions
-below. A folder that differs is never overwritten; a render that differs is never written.
+``train/`` and ``test/`` are each an ordinary image folder (one sub-folder per group), so the group-only
+models read them as before (``datamodule=emoji``, or ``datamodule=image_folder`` with ``data_dir=<folder>/train
+test_dir=<folder>/test``); the style is the file name's prefix (``read_emoji_split``, ``EmojiImages``).
+
+The split is by emoji, not by image: 10% of the emoji of every group (seed 42, ``stratified_split`` over the
+emoji in codepoint order) are test emoji, in every style, so no drawing of a test emoji is trained on. Built
+from the font alone, the test split holds the very images image_folder's per-image split held out before.
+
+The sets (``emoji_npm``, ``emoji_font``): style "noto" comes from npm's ``emoji-datasource-google`` when it is
+available, else from the Debian Noto Color Emoji font (the same drawings, Unicode 15.0 instead of 16.0);
+style "twemoji" from ``emoji-datasource-twitter``. A set that is not available is left out, with one logged
+line saying how to add it. Skin-tone variants are left out: one image per base emoji. With them, People & Body
+would hold 2148 of 3655 images per style, most of them five recolourings of one drawing.
+
+The images are deterministic: each set's pixels must hash to its pinned sha256 (when pinned), a build that
+differs is never written, and a folder that differs from its manifest is never overwritten.
 """
 
 from __future__ import annotations
@@ -24,189 +36,263 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, features
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import Dataset
 
+from condgan.data import emoji_font, emoji_npm
+from condgan.data.datamodule import stratified_split, to_unit_range
+from condgan.data.emoji_art import CLASS_NAMES, IMAGE_SIZE, STYLES, Drawing, Emoji, pixel_sha256
 from condgan.data.sources import ChecksumError, DatasetUnavailableError
+
+__all__ = ["CLASS_NAMES", "IMAGE_SIZE", "STYLES", "EmojiImages", "ensure_emoji", "read_emoji_split"]
 
 log = logging.getLogger(__name__)
 
-FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
-EMOJI_LIST_PATH = Path("/usr/share/unicode/emoji/emoji-test.txt")
-PACKAGES = "fonts-noto-color-emoji unicode-data"
-MADE_FROM = "fonts-noto-color-emoji 2.042 and unicode-data 15.0.0 (Debian 12)"
-MANIFEST_SHA256 = "7c8143d2d081d0715c4729694799220725fce9ef06871351997aa65a835032e7"
 MANIFEST = "manifest.txt"
-
-# emoji-test.txt's group → class folder. "Component" (skin-tone and hair swatches) is not a picture group.
-GROUPS = {
-    "Smileys & Emotion": "smileys_emotion",
-    "People & Body": "people_body",
-    "Animals & Nature": "animals_nature",
-    "Food & Drink": "food_drink",
-    "Travel & Places": "travel_places",
-    "Activities": "activities",
-    "Objects": "objects",
-    "Symbols": "symbols",
-    "Flags": "flags",
-}
-CLASS_NAMES = tuple(sorted(GROUPS.values()))  # label i = i-th class folder in name order, as image folders go
-SKIN_TONES = range(0x1F3FB, 0x1F400)  # the five Fitzpatrick modifiers
-# The held-out test split of every emoji run and of the metrics: image_folder's own defaults.
+README = "README.md"
+SPLITS = ("train", "test")
+NPM_CACHE = "npm"  # <data root>/npm: the tarballs npm pack fetched
+# The held-out test split of every emoji run and of the metrics: image_folder's own defaults, now by emoji.
 TEST_SIZE = 0.1
 SPLIT_SEED = 42
 
-# Noto Color Emoji holds one size of bitmaps: 136×128 glyphs at 109 px. Each is centred on a white
-# 136×136 square and shrunk to 64×64 with Lanczos (Pillow's fixed-point resampling: the same bytes anywhere).
-FONT_SIZE = 109
-GLYPH_SIZE = (136, 128)
-IMAGE_SIZE = 64
-BACKGROUND = (255, 255, 255)
-
 
 @dataclass(frozen=True)
-class Emoji:
-    group: str  # class folder, e.g. "smileys_emotion"
-    codepoints: tuple[int, ...]
+class SetRecord:
+    """One set as the manifest lists it."""
+
+    style: str
+    source: str  # package and version (npm: and its integrity)
+    licence: str
+    images: int
+    pixels_sha256: str
 
     @property
-    def text(self) -> str:
-        return "".join(map(chr, self.codepoints))
-
-    @property
-    def path(self) -> str:
-        """``<group>/<codepoints>.png``, e.g. ``flags/1f1eb_1f1f7.png``."""
-        return f"{self.group}/{'_'.join(f'{c:x}' for c in self.codepoints)}.png"
-
-
-def read_emoji_list(path: Path) -> list[Emoji]:
-    """The fully-qualified emoji of the picture groups, without skin-tone variants, in the file's order.
-
-    Lines look like ``1F44B 1F3FB ; fully-qualified # 👋🏻 E1.0 waving hand: light skin tone``, below a
-    ``# group: People & Body`` line.
-    """
-    emoji, group = [], None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("# group:"):
-            group = GROUPS.get(line.split(":", 1)[1].strip())
-            continue
-        if group is None or not line.strip() or line.startswith("#"):
-            continue
-        codes, status = (part.strip() for part in line.split("#", 1)[0].split(";"))
-        codepoints = tuple(int(code, 16) for code in codes.split())
-        if status == "fully-qualified" and not any(c in SKIN_TONES for c in codepoints):
-            emoji.append(Emoji(group, codepoints))
-    if not emoji:
-        raise ValueError(f"{path} lists no fully-qualified emoji in the groups {', '.join(GROUPS)}")
-    return emoji
-
-
-def render(emoji: Emoji, font: ImageFont.FreeTypeFont) -> Image.Image:
-    """One emoji as a 64×64 RGB image on white. Raises ValueError when the font draws it as several glyphs."""
-    if font.getbbox(emoji.text) != (0, 0, *GLYPH_SIZE):
-        raise ValueError(
-            f"{FONT_PATH.name} has no single glyph for {emoji.path} ({emoji.text}): the font is older than the "
-            f"emoji list; condgan's emoji are made from {MADE_FROM}"
+    def line(self) -> str:
+        return (
+            f"# set {self.style}: {self.source} | {self.licence} | {self.images} images | "
+            f"pixels sha256 {self.pixels_sha256}"
         )
-    glyph = Image.new("RGBA", GLYPH_SIZE, (0, 0, 0, 0))
-    ImageDraw.Draw(glyph).text((0, 0), emoji.text, font=font, embedded_color=True)
-    square = Image.new("RGBA", (GLYPH_SIZE[0], GLYPH_SIZE[0]), (*BACKGROUND, 255))
-    square.alpha_composite(glyph, (0, (GLYPH_SIZE[0] - GLYPH_SIZE[1]) // 2))
-    return square.convert("RGB").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
 
 
-def pixel_sha256(image: Image.Image) -> str:
-    """sha256 of the decoded RGB pixels (row-major, 3 bytes a pixel): independent of how the PNG was compressed."""
-    return hashlib.sha256(image.convert("RGB").tobytes()).hexdigest()
+def set_sha256(drawings: list[Drawing]) -> str:
+    """sha256 of ``<pixel sha256>  <group>/<codepoints>`` per drawing, sorted: one set's pixels, whatever the split."""
+    lines = sorted(f"{pixel_sha256(d.image)}  {d.emoji.path}" for d in drawings)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def manifest_text(digests: dict[str, str]) -> str:
-    """The manifest file: a comment, then ``<pixel sha256>  <group>/<file>.png`` per image, sorted by path."""
-    lines = [f"{digests[path]}  {path}" for path in sorted(digests)]
-    return "# sha256 of each image's decoded RGB pixels, then its path (condgan.data.emoji)\n" + "\n".join(lines) + "\n"
+def held_out_emoji(emoji: list[Emoji]) -> set[tuple[int, ...]]:
+    """The codepoints of the test emoji: ``TEST_SIZE`` of every group's emoji, by ``stratified_split``."""
+    ordered = sorted(emoji, key=lambda e: (e.group, e.name))  # as an image folder of one style lists them
+    labels = torch.tensor([CLASS_NAMES.index(e.group) for e in ordered])
+    held = max(1, round(TEST_SIZE * len(ordered)))
+    (picked, _), _ = stratified_split((torch.arange(len(ordered)), labels), held, SPLIT_SEED)
+    return {ordered[i].codepoints for i in picked.tolist()}
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def layout(drawings: list[Drawing]) -> dict[str, Drawing]:
+    """{``<split>/<group>/<style>-<codepoints>.png``: drawing}. An emoji's group is the one its first set gives
+    it (sets disagree only across Unicode versions), so all its styles sit in one group and one split."""
+    groups: dict[tuple[int, ...], str] = {}
+    for d in drawings:
+        groups.setdefault(d.emoji.codepoints, d.emoji.group)
+    emoji = [Emoji(group, codepoints) for codepoints, group in groups.items()]
+    test = held_out_emoji(emoji)
+    paths = {}
+    for d in drawings:
+        split = "test" if d.emoji.codepoints in test else "train"
+        emoji_item = Emoji(groups[d.emoji.codepoints], d.emoji.codepoints)
+        paths[f"{split}/{emoji_item.group}/{d.style}-{emoji_item.name}.png"] = Drawing(emoji_item, d.style, d.image)
+    return paths
 
 
-def folder_digests(folder: Path) -> dict[str, str]:
-    """{``<group>/<file>.png``: pixel sha256} of every PNG in the class folders of ``folder``."""
-    return {
-        path.relative_to(folder).as_posix(): pixel_sha256(Image.open(path))
-        for path in sorted(folder.glob("*/*.png"))
-    }
+def manifest_text(records: list[SetRecord], digests: dict[str, str]) -> str:
+    """A comment, one ``# set`` line per set, then ``<pixel sha256>  <path>`` per image, sorted by path."""
+    header = ["# sha256 of each image's decoded RGB pixels, then its path (condgan.data.emoji)"]
+    rows = [f"{digests[path]}  {path}" for path in sorted(digests)]
+    return "\n".join([*header, *(r.line for r in records), *rows]) + "\n"
 
 
-def ensure_emoji(folder: str | Path) -> Path:
-    """Return ``folder`` holding the verified emoji images, rendering them first if it is absent or empty.
+def readme_text(records: list[SetRecord], left_out: list[str]) -> str:
+    sets = "\n".join(f"- style `{r.style}`: {r.images} images from {r.source}; licence {r.licence}" for r in records)
+    missing = f"\nLeft out (not available when it was built): {', '.join(left_out)}.\n" if left_out else ""
+    return (
+        "# condgan emoji\n\n"
+        "64×64 RGB emoji on white, made by `python -m condgan.data emoji` (condgan.data.emoji).\n"
+        "Layout: `{train,test}/<group>/<style>-<codepoints>.png`; the split is by emoji (10% of every group).\n\n"
+        f"{sets}\n{missing}\n"
+        "Twemoji graphics: Copyright Twitter, Inc and other contributors, CC-BY 4.0 "
+        "(https://creativecommons.org/licenses/by/4.0/). Noto Emoji: Copyright Google Inc., Apache License 2.0.\n"
+        "The images were composited on white and resized; skin-tone variants are left out.\n"
+    )
 
-    Raises ``DatasetUnavailableError`` when the font or the list is missing, and ``ChecksumError`` when the
-    folder holds other images (they are left untouched) or when this machine renders different pixels
-    (nothing is written). The font, list and hash are this module's FONT_PATH, EMOJI_LIST_PATH and
-    MANIFEST_SHA256, read at call time.
+
+def gather(data_root: Path, tarballs: str | Path | None) -> tuple[list[Drawing], list[SetRecord], list[str]]:
+    """(drawings, their sets, the sets left out): every npm set found, and the font for a missing "noto"."""
+    drawings: list[Drawing] = []
+    records, left_out = [], []
+    for npm_set in emoji_npm.NPM_SETS:
+        path = emoji_npm.find_tarball(npm_set, data_root / NPM_CACHE, tarballs)
+        if path is None:
+            left_out.append(npm_set.spec)
+            continue
+        made = emoji_npm.read_drawings(npm_set, path)
+        records.append(checked(npm_set.style, npm_set.source, npm_set.licence, made, npm_set.pixels_sha256))
+        drawings += made
+    if "noto" not in {r.style for r in records}:
+        reason = emoji_font.missing()
+        if reason is None:
+            made = emoji_font.font_drawings()
+            source = f"the Debian font {emoji_font.MADE_FROM}"
+            records.insert(0, checked("noto", source, emoji_font.LICENCE, made, emoji_font.PIXELS_SHA256))
+            drawings = made + drawings
+        elif not records:
+            specs = " ".join(s.spec for s in emoji_npm.NPM_SETS)
+            raise DatasetUnavailableError(
+                f"emoji: no emoji set is available: {reason}, or fetch the npm sets with "
+                f"`npm pack {specs} --pack-destination {data_root / NPM_CACHE}`"
+            )
+    return drawings, records, left_out
+
+
+def checked(style: str, source: str, licence: str, drawings: list[Drawing], pinned: str | None) -> SetRecord:
+    """The set's record; raises ``ChecksumError`` (nothing written) when its pixels are not the pinned ones."""
+    actual = set_sha256(drawings)
+    if pinned is not None and actual != pinned:
+        raise ChecksumError(
+            f"emoji: the {len(drawings)} images of style {style} made here from {source} have pixels sha256 "
+            f"{actual}, expected {pinned}; nothing was written. Another Pillow or font version draws other pixels"
+        )
+    return SetRecord(style, source, licence, len(drawings), actual)
+
+
+def ensure_emoji(folder: str | Path, tarballs: str | Path | None = None) -> Path:
+    """Return ``folder`` holding the verified emoji images, building them first if it is absent or empty.
+
+    ``tarballs``: a folder holding npm tarballs (default ``$CONDGAN_EMOJI_TARBALLS``, then ``<data root>/npm``).
+    Raises ``DatasetUnavailableError`` when no set is available, and ``ChecksumError`` when the folder holds
+    other images (they are left untouched), a tarball is not the pinned one, or this machine makes different
+    pixels (then nothing is written).
     """
-    folder, font_path, list_path, expected_sha256 = Path(folder), FONT_PATH, EMOJI_LIST_PATH, MANIFEST_SHA256
+    folder = Path(folder)
     if folder.is_dir() and any(folder.iterdir()):
-        verify_emoji(folder, expected_sha256)
+        verify_emoji(folder)
         log.info("emoji: %s present (manifest verified)", folder)
         return folder
-    missing = [str(path) for path in (font_path, list_path) if not path.is_file()]
-    if missing:
-        raise DatasetUnavailableError(
-            f"emoji: {' and '.join(missing)} not found; install them with `sudo apt-get install {PACKAGES}`"
-        )
-    if not features.check("raqm"):
-        raise DatasetUnavailableError(
-            "emoji: this Pillow has no libraqm, so it cannot draw emoji sequences (flags, families) as one glyph; "
-            "install a Pillow wheel from PyPI (they bundle it) or the system package libraqm0"
-        )
-    emoji = read_emoji_list(list_path)
-    font = ImageFont.truetype(str(font_path), FONT_SIZE)
+    drawings, records, left_out = gather(folder.parent, tarballs)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))  # renamed into place at the end
     try:
         digests = {}
-        for item in emoji:
-            image = render(item, font)
-            (staging / item.group).mkdir(exist_ok=True)
-            image.save(staging / item.path)
-            digests[item.path] = pixel_sha256(image)
-        manifest = manifest_text(digests)
-        if sha256_text(manifest) != expected_sha256:
-            raise ChecksumError(
-                f"emoji: the {len(digests)} images rendered here have manifest sha256 {sha256_text(manifest)}, "
-                f"expected {expected_sha256}; nothing was written to {folder}. They are made from {MADE_FROM} "
-                f"(`apt-cache policy {PACKAGES}` shows yours); another font version draws other pixels"
-            )
-        (staging / MANIFEST).write_text(manifest)
-        os.chmod(staging, 0o755)  # mkdtemp makes it private
+        for path, drawing in layout(drawings).items():
+            (staging / path).parent.mkdir(parents=True, exist_ok=True)
+            drawing.image.save(staging / path)
+            digests[path] = pixel_sha256(drawing.image)
+        (staging / MANIFEST).write_text(manifest_text(records, digests))
+        (staging / README).write_text(readme_text(records, left_out))
+        for path in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
+            os.chmod(path, 0o755)  # mkdtemp makes it private
         os.replace(staging, folder)  # replaces only an empty folder
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log.info("emoji: rendered %d images into %s (manifest verified)", len(digests), folder)
+    counts = ", ".join(f"{r.style}: {r.images}" for r in records)
+    log.info("emoji: built %d images into %s (%s)", len(digests), folder, counts)
+    if left_out:
+        log.warning(
+            "emoji: left out %s (no tarball, and npm could not fetch it); to add them, run `npm pack %s "
+            "--pack-destination %s`, move %s away and run `python -m condgan.data emoji --data-dir %s` again",
+            ", ".join(left_out), " ".join(left_out), folder.parent / NPM_CACHE, folder, folder.parent,
+        )  # fmt: skip
     return folder
 
 
-def verify_emoji(folder: Path, expected_sha256: str) -> None:
-    """Raise ``ChecksumError`` naming the differences when ``folder``'s images are not the emoji dataset."""
-    digests = folder_digests(folder)
-    actual = sha256_text(manifest_text(digests))
-    if actual == expected_sha256:
+def known_sets() -> dict[str, str | None]:
+    """{source: pinned pixels sha256} of every set this code builds from."""
+    font = f"the Debian font {emoji_font.MADE_FROM}"
+    return {font: emoji_font.PIXELS_SHA256, **{s.source: s.pixels_sha256 for s in emoji_npm.NPM_SETS}}
+
+
+def verify_emoji(folder: Path) -> None:
+    """Raise ``ChecksumError`` naming the differences when ``folder`` is not an emoji folder as this code builds
+    it: its images must be those of its manifest, and the manifest's sets the pinned ones."""
+    again = f"move or delete {folder} and run `python -m condgan.data emoji --data-dir {folder.parent}`"
+    if not (folder / "train").is_dir() and any((folder / group).is_dir() for group in CLASS_NAMES):
+        raise ChecksumError(
+            f"emoji: {folder} is the one-style emoji folder of an older condgan (<group>/<codepoints>.png), left "
+            f"untouched; {again} to build the emoji with their styles and split"
+        )
+    digests = {
+        path.relative_to(folder).as_posix(): pixel_sha256(Image.open(path))
+        for split in SPLITS
+        for path in sorted((folder / split).glob("*/*.png"))
+    }
+    listed, sets = read_manifest(folder / MANIFEST)
+    differences = [
+        *(f"changed: {p}" for p in sorted(digests.keys() & listed.keys()) if digests[p] != listed[p]),
+        *(f"missing: {p}" for p in sorted(listed.keys() - digests.keys())),
+        *(f"added: {p}" for p in sorted(digests.keys() - listed.keys())),
+    ]
+    known = known_sets()
+    differences += [f"unknown set: {source}" for source in sets if source not in known]
+    differences += [f"other pixels: {source}" for source, sha in sets.items() if known.get(source) not in (None, sha)]
+    if not sets:
+        differences.append(f"no {MANIFEST} listing its sets")
+    if not differences:
         return
-    differences = []
-    listed_path = folder / MANIFEST
-    if listed_path.is_file():  # name the images that changed since the render
-        rows = (line.split("  ", 1) for line in listed_path.read_text().splitlines()[1:])
-        listed = {path: digest for digest, path in rows}
-        differences = [
-            *(f"changed: {p}" for p in sorted(digests.keys() & listed.keys()) if digests[p] != listed[p]),
-            *(f"missing: {p}" for p in sorted(listed.keys() - digests.keys())),
-            *(f"added: {p}" for p in sorted(digests.keys() - listed.keys())),
-        ]
-    details = f" ({len(differences)} differences from its {MANIFEST}, e.g. {', '.join(differences[:3])})" if differences else ""
     raise ChecksumError(
-        f"emoji: {folder} holds {len(digests)} images whose manifest sha256 is {actual}, expected "
-        f"{expected_sha256}{details}. They are left untouched; move or delete {folder} and run "
-        f"`python -m condgan.data emoji --data-dir {folder.parent}` to render the emoji again."
+        f"emoji: {folder} holds {len(digests)} images that are not condgan's emoji ({len(differences)} differences "
+        f"from its {MANIFEST}, e.g. {', '.join(differences[:3])}). They are left untouched; {again} to build "
+        "the emoji again."
     )
+
+
+def read_manifest(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """({image path: pixel sha256}, {set source: pixels sha256}) of a manifest; empty when there is none."""
+    if not path.is_file():
+        return {}, {}
+    images, sets = {}, {}
+    for line in path.read_text().splitlines():
+        if line.startswith("# set "):
+            fields = line.split(": ", 1)[1].split(" | ")
+            sets[fields[0]] = fields[-1].removeprefix("pixels sha256 ")
+        elif not line.startswith("#"):
+            digest, image = line.split("  ", 1)
+            images[image] = digest
+    return images, sets
+
+
+def read_emoji_split(folder: str | Path, split: str) -> tuple[Tensor, Tensor, Tensor]:
+    """(uint8 images N×3×64×64, int64 groups N, int64 styles N) of ``<folder>/<split>``: group i is
+    ``CLASS_NAMES[i]``, style j is ``STYLES[j]``, in path order."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {list(SPLITS)}")
+    paths = sorted((Path(folder) / split).glob("*/*.png"))
+    if not paths:
+        raise FileNotFoundError(f"{Path(folder) / split} holds no emoji; run `python -m condgan.data emoji` first")
+    images = np.stack([np.asarray(Image.open(path).convert("RGB")) for path in paths])  # N×H×W×3
+    groups = [CLASS_NAMES.index(path.parent.name) for path in paths]
+    styles = [STYLES.index(path.name.split("-", 1)[0]) for path in paths]
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.tensor(groups), torch.tensor(styles)
+
+
+class EmojiImages(Dataset):
+    """One split of the emoji folder as (float32 image 3×64×64 in [-1, 1], int64 group, int64 style), for a
+    model with two conditions. Like ``InMemoryImages``, a batch is one indexing op (``__getitems__``)."""
+
+    def __init__(self, folder: str | Path, split: str) -> None:
+        self.images, self.groups, self.styles = read_emoji_split(folder, split)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
+        return to_unit_range(self.images[index]), self.groups[index], self.styles[index]
+
+    def __getitems__(self, indices: list[int]) -> tuple[Tensor, Tensor, Tensor]:
+        batch = torch.as_tensor(indices)
+        images = self.images.index_select(0, batch)
+        return to_unit_range(images), self.groups.index_select(0, batch), self.styles.index_select(0, batch)

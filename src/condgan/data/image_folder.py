@@ -2,7 +2,8 @@
 
 Every image is decoded once at setup, converted to grayscale or RGB, resized (shorter side) and center-cropped
 to a square, and kept as uint8 in memory: N×C×S×S bytes, e.g. 100k RGB images at 64 px take 1.2 GB.
-Image folders that condgan makes itself (``NAMED_FOLDERS``: the emoji) are made on first use and verified.
+Image folders that condgan makes itself (``NAMED_FOLDERS``: the emoji) are made on first use and verified; they
+hold their own fixed split, ``<folder>/train`` and ``<folder>/test``, each one sub-folder per class.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ PIL_MODE = {1: "L", 3: "RGB"}  # channels: the conversion applied after decoding
 @dataclass(frozen=True)
 class NamedFolder:
     """An image folder condgan knows by name (``datamodule.dataset``), kept in ``<data root>/<name>``: how to
-    make and verify it, its classes, and the test split it is measured on (the quality metrics hold out the
-    same images)."""
+    make and verify it, its classes, and the split it was made with: ``<folder>/train`` and ``<folder>/test``
+    (the quality metrics measure against the same test images)."""
 
     ensure: Callable[[Path], Path]  # folder → folder, made or verified
     class_names: tuple[str, ...]
     channels: int
     image_size: int  # as made
-    test_size: float
+    test_size: float  # the split's settings, which a datamodule must keep (check_named_folder)
     split_seed: int
 
 
@@ -75,6 +76,17 @@ def split_class_folders(
     class_names, labelled = read_class_folders(root, channels, image_size)
     test_count = max(1, held_out_count(test_size, len(labelled[1]), "test_size"))
     test, train = stratified_split(labelled, test_count, seed)
+    return class_names, train, test
+
+
+def read_named_folder(
+    folder: Path, channels: int, image_size: int
+) -> tuple[list[str], LabelledImages, LabelledImages]:
+    """(class names, train, test) of a folder condgan made, from its ``train/`` and ``test/`` sub-folders."""
+    class_names, train = read_class_folders(folder / "train", channels, image_size)
+    test_names, test = read_class_folders(folder / "test", channels, image_size)
+    if test_names != class_names:
+        raise ValueError(f"{folder}/test has class folders {test_names} but {folder}/train has {class_names}")
     return class_names, train, test
 
 
@@ -149,6 +161,10 @@ class ImageFolderDataModule(InMemoryDataModule):
             NAMED_FOLDERS[self.dataset].ensure(self.folder)
 
     def load_splits(self) -> tuple[LabelledImages, LabelledImages]:
+        if self.dataset is not None:  # made with its own split (by emoji, so no emoji is on both sides)
+            class_names, train, test = read_named_folder(self.folder, self.channels, self.image_size)
+            self.set_class_names(class_names)
+            return train, test
         if self.test_dir is None:
             class_names, train, test = split_class_folders(
                 self.folder, self.channels, self.image_size, self.test_size, self.split_seed
