@@ -8,6 +8,7 @@ import pytest
 
 from condgan import cli
 from condgan.data import sources
+from condgan.data.emoji_npm import TARBALLS_ENV
 from condgan.data.idx import encode_idx
 from tests.helpers import (
     ROOT,
@@ -53,6 +54,8 @@ def tiny_env(tiny_data_dir, tmp_path_factory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}  # no key, no service of this process
     env["HOME"] = str(tmp_path_factory.mktemp("home"))  # no ~/.netrc from `wandb login`
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT), os.environ.get("PYTHONPATH", "")])  # ROOT: tests.helpers
+    if (ROOT / "data" / "npm").is_dir():  # the emoji tarballs .ci/run fetched once: no command fetches them again
+        env.setdefault(TARBALLS_ENV, str(ROOT / "data" / "npm"))
     return env
 
 
