@@ -3,10 +3,12 @@
 import csv
 import subprocess
 import sys
+import time
 
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
 
 from condgan.errors import ConfigError
 from condgan.training import study as studies
@@ -63,7 +65,7 @@ def sqlite_url(tmp_path):
 
 
 def open_test_study(url: str, direction: str = "minimize", space: dict | None = None) -> optuna.Study:
-    storage = studies.open_storage(url, heartbeat_interval=1, grace_period=2)
+    storage = studies.open_storage(url, heartbeat_interval=1, grace_period=1)
     space = space if space is not None else {"lr": FloatDistribution(1e-5, 1e-3)}
     return studies.open_study(storage, "s", direction, None, space, "hparams_search=mnist_optuna")
 
@@ -89,6 +91,21 @@ def test_the_higher_number_gives_way_when_two_workers_take_the_last_place(sqlite
     study.tell(study.ask(space), 1.0)
     first, second = study.ask(space), study.ask(space)  # two workers, one place left of n_trials=2
     assert studies.within_budget(study, first, 2) and not studies.within_budget(study, second, 2)
+
+
+def test_a_trial_whose_worker_died_before_its_first_heartbeat_runs_again(sqlite_url):
+    """Optuna never calls a trial without heartbeats stale: killed between ask and the first beat, it would stay
+    RUNNING for ever, and a resumed sweep would wait for it."""
+    study = open_test_study(sqlite_url)
+    storage = studies.open_storage(sqlite_url, heartbeat_interval=1, grace_period=1)
+    space = {"lr": FloatDistribution(1e-5, 1e-3)}
+    orphan, alive = study.ask(space), study.ask(space)
+    time.sleep(1.2)  # past grace_period
+    studies.claim(storage, study, alive)  # a live worker's trial: a fresh heartbeat
+    studies.fail_dead_trials(storage, study)
+    states = [t.state for t in study.get_trials()]
+    assert states == [TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING]
+    assert study.get_trials()[2].params == orphan.params
 
 
 @pytest.mark.parametrize(

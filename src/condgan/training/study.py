@@ -8,11 +8,14 @@ older than ``grace_period`` and re-run, with the same parameters, under a new nu
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import optuna
@@ -128,24 +131,48 @@ def open_study(
     return study
 
 
+def trial_id(storage: RDBStorage, study: optuna.Study, trial: optuna.Trial | FrozenTrial) -> int:
+    study_id = storage.get_study_id_from_name(study.study_name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+
+
+def claim(storage: RDBStorage, study: optuna.Study, trial: optuna.Trial) -> None:
+    """A first heartbeat, then this worker's name: a trial named by a worker has a heartbeat to go stale."""
+    storage.record_heartbeat(trial_id(storage, study, trial))
+    trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
+
+
+def fail_dead_trials(storage: RDBStorage, study: optuna.Study) -> None:
+    """Fail and queue again the trials of workers that died: Optuna's stale heartbeats, and (which Optuna never
+    calls stale) trials asked for by a worker killed before their first heartbeat, unnamed after grace_period."""
+    optuna.storages.fail_stale_trials(study)
+    grace_period = storage.grace_period or 2 * storage.get_heartbeat_interval()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        age = (datetime.now() - trial.datetime_start).total_seconds() if trial.datetime_start else 0
+        if WORKER_ATTR in trial.user_attrs or age <= grace_period:
+            continue
+        try:
+            if storage.set_trial_state_values(trial_id(storage, study, trial), state=TrialState.FAIL):
+                RetryStaleTrial()(study, trial)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it first
+            pass
+
+
 @contextmanager
 def heartbeat(storage: RDBStorage, study: optuna.Study, trials: list[optuna.Trial]) -> Iterator[None]:
     """Record the trials' heartbeats while they run, so other workers know they are alive."""
-    study_id = storage.get_study_id_from_name(study.study_name)
-    trial_ids = [storage.get_trial_id_from_study_id_trial_number(study_id, trial.number) for trial in trials]
+    ids = [trial_id(storage, study, trial) for trial in trials]
     interval = storage.get_heartbeat_interval()
     stop = threading.Event()
 
     def beat() -> None:
         while not stop.wait(interval):
             try:
-                for trial_id in trial_ids:
-                    storage.record_heartbeat(trial_id)
+                for one in ids:
+                    storage.record_heartbeat(one)
             except Exception as error:  # a database that is briefly away: try again at the next beat
                 log.warning("Heartbeat not recorded (%s); retrying in %d s", error, interval)
 
-    for trial_id in trial_ids:
-        storage.record_heartbeat(trial_id)
     thread = threading.Thread(target=beat, name="optuna-heartbeat", daemon=True)
     thread.start()
     try:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import shlex
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -103,7 +101,7 @@ class OptunaSweeper(Sweeper):
         launched = failed = 0
         waiting_for = None
         while True:
-            optuna.storages.fail_stale_trials(study)  # a dead worker's trials: FAIL, then queued again
+            studies.fail_dead_trials(storage, study)  # FAIL, then queued again with the same parameters
             progress = studies.Progress.of(study)
             if progress.complete >= self.n_trials:
                 break
@@ -116,6 +114,8 @@ class OptunaSweeper(Sweeper):
                 continue
             waiting_for = None
             trials = [study.ask(space) for _ in range(min(self.n_jobs, free))]
+            for trial in trials:
+                studies.claim(storage, study, trial)
             for trial in [t for t in trials if not studies.within_budget(study, t, self.n_trials)]:
                 trial.set_user_attr(studies.OVER_BUDGET_ATTR, True)  # another worker took the last place
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -142,8 +142,6 @@ class OptunaSweeper(Sweeper):
         numbers = [t.number for t in trials]
         batches = [trials] if numbers == list(range(numbers[0], numbers[0] + len(numbers))) else [[t] for t in trials]
         done = []
-        for trial in trials:
-            trial.set_user_attr(studies.WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
         for batch in batches:
             with studies.heartbeat(storage, study, batch):
                 try:
