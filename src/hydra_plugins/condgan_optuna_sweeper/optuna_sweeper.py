@@ -120,6 +120,8 @@ class OptunaSweeper(Sweeper):
                 trial.set_user_attr(studies.OVER_BUDGET_ATTR, True)  # another worker took the last place
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 trials.remove(trial)
+            if not trials:
+                continue
             for trial, ret in self.launch(storage, study, trials, fixed):
                 launched += 1
                 if not self.tell(study, trial, ret, metric):
