@@ -91,11 +91,11 @@ def hydra_command(command: str) -> Callable[[list[str]], Any]:
 
 
 def train_task(cfg) -> float | None:
-    from condgan.training.sweep import ddp_joins_this_trial
+    from condgan.training.sweep import ddp_in_this_trial
     from condgan.training.train import optimized_metric, train
 
-    ddp_joins_this_trial()
-    return optimized_metric(train(cfg), cfg.get("optimized_metric"))
+    with ddp_in_this_trial():
+        return optimized_metric(train(cfg), cfg.get("optimized_metric"))
 
 
 def generate_task(cfg) -> None:

@@ -4,7 +4,10 @@ import csv
 import hashlib
 import io
 import logging
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +66,36 @@ def study_name(prefix: str, task_overrides: list[str]) -> str:
     return f"{prefix}-{hashlib.sha256(' '.join(rest).encode()).hexdigest()[:8]}"
 
 
-def ddp_joins_this_trial() -> None:
-    """In a multirun trial, Lightning would start DDP's other processes with the sweep's command line (``-m``: a
-    sweep of their own) in ``hydra.run.dir`` (a folder of their own): give them this trial's overrides and folder."""
+# What Lightning's DDP launcher sets in the launching process's environment (and leaves there after the fit).
+DDP_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+
+
+@contextmanager
+def ddp_in_this_trial() -> Iterator[None]:
+    """A multirun trial that trains with DDP, so that the next trial can too.
+
+    Before: Lightning would start DDP's other processes with the sweep's command line (``-m``: a sweep of their
+    own) in ``hydra.run.dir`` (a folder of their own); they get this trial's overrides and folder instead.
+    After: Lightning leaves its process group and its LOCAL_RANK, WORLD_SIZE... in this process, which would
+    make the next trial's Trainer believe its processes already exist; both go.
+    """
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        yield
         return
     hydra_cfg = HydraConfig.get()
     sys.argv = [sys.argv[0], *hydra_cfg.overrides.task, "hydra.mode=RUN"]
     with read_write(hydra_cfg), open_dict(hydra_cfg):
         hydra_cfg.run.dir = hydra_cfg.runtime.output_dir  # Lightning passes it on as hydra.run.dir
+    before = {name: os.environ.get(name) for name in DDP_ENVIRONMENT}
+    try:
+        yield
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
