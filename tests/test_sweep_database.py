@@ -153,3 +153,16 @@ def test_a_ddp_trial_runs_all_its_processes_in_the_trial_folder(tiny_mnist, chil
     assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["sweeps"]  # no stray run folder of rank 1
     study = optuna.load_study(study_name=sweep_dir.name, storage=f"sqlite:///{sweep_dir / 'optuna.db'}")
     check_complete_trials(study, 1)
+
+
+def test_workers_that_start_at_once_on_a_new_database_all_open_it():
+    """Optuna creates its tables on first open; on PostgreSQL, two creating them at once collide (a duplicate key
+    in pg_type), which the second worker used to report as an unreachable storage."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from condgan.training.study import open_storage
+
+    skip_without(postgres_bin() is not None, f"PostgreSQL is not installed: apt-get install {PACKAGE}")
+    with postgres_server() as url, ThreadPoolExecutor(4) as pool:
+        opened = list(pool.map(lambda _: open_storage(url, heartbeat_interval=10, grace_period=30), range(4)))
+        assert all(storage.get_all_studies() == [] for storage in opened)

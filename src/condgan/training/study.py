@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ RUN_DIR_ATTR = "condgan:run_dir"
 STATUS = {TrialState.COMPLETE: "COMPLETED", TrialState.FAIL: "FAILED"}
 WORKER_ATTR = "condgan:worker"  # host:pid of the process that ran the trial
 OVER_BUDGET_ATTR = "condgan:over_budget"  # asked by two workers at once when one trial was left: never run
+SCHEMA_ATTEMPTS = 5  # tries to open a storage whose tables another worker is creating
 DRIVERS = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient", "pymysql": "PyMySQL"}
 
 
@@ -68,11 +70,12 @@ class RetryStaleTrial(RetryHeartbeatStaleTrialCallback):
 
 def open_storage(url: str, heartbeat_interval: int, grace_period: int) -> RDBStorage:
     """The RDB storage at ``url``; a bad URL, a missing driver or a server that does not answer is one line."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
     shown = readable_url(url)
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    try:
+
+    def storage() -> RDBStorage:
         return RDBStorage(
             url,
             engine_kwargs=engine_kwargs,
@@ -80,6 +83,14 @@ def open_storage(url: str, heartbeat_interval: int, grace_period: int) -> RDBSto
             grace_period=grace_period,
             heartbeat_stale_trial_callback=RetryStaleTrial(),
         )
+
+    try:
+        for attempt in range(SCHEMA_ATTEMPTS - 1):
+            try:
+                return storage()
+            except IntegrityError:  # workers creating Optuna's tables in a new database at once: one wins
+                time.sleep(0.5 * (attempt + 1))
+        return storage()
     except ImportError as error:  # the dialect's driver, named by the ModuleNotFoundError Optuna wraps
         module = getattr(error.__cause__, "name", None) or "its driver"
         raise ConfigError(
