@@ -135,3 +135,15 @@ def test_a_checkpoint_without_condgans_batch_count_resumes_lightnings(tmp_path):
     assert model.batches_trained == 7
     model.on_load_checkpoint({BATCHES_TRAINED: 9, "loops": {}})
     assert model.batches_trained == 9
+
+
+def test_a_second_fit_in_one_process_trains_as_the_command_alone(run_cli, tmp_path):
+    """A sweep's trials run one after another in one process: the second must draw from the RNG as a fresh
+    process would (the metrics' caches, filled by the first, once made it shuffle its batches differently)."""
+    overrides = ("trainer.max_epochs=3", "++trainer.limit_train_batches=3", "++trainer.limit_val_batches=1")
+    fits = [run_cli(*overrides, run_dir=tmp_path / name) for name in ("first", "second")]
+    curves = [
+        [(row["step"], row["val/fid"]) for row in read_metrics(f / "csv" / "metrics.csv") if "val/fid" in row]
+        for f in fits
+    ]
+    assert len(curves[0]) == 3 and curves[0] == curves[1]

@@ -4,12 +4,13 @@ What each number means, its floor and its pitfalls: docs/metrics.md.
 """
 
 from condgan.metrics.classifier import DomainClassifier, UnsupportedDatasetError, load_classifier, supported_datasets
-from condgan.metrics.measure import METRICS, measure_generator
+from condgan.metrics.measure import METRICS, forget_cached_measurements, measure_generator
 
 __all__ = [
     "METRICS",
     "DomainClassifier",
     "UnsupportedDatasetError",
+    "forget_cached_measurements",
     "load_classifier",
     "measure_generator",
     "supported_datasets",

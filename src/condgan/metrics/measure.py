@@ -66,6 +66,15 @@ def floor_quality(
     return {**quality(floor, reference, seed, kid_subsets), "n_images": len(floor.labels)}
 
 
+def forget_cached_measurements() -> None:
+    """Empty the per-process caches of the test split's and the floor's features. Filling them draws from the
+    global RNG (the classifier is built, then its weights loaded), so a second fit in one process (a sweep's
+    trial, a test) would shuffle its batches differently from the same command run alone; the caches are
+    emptied at the start of every fit, which then draws exactly as a fresh process does."""
+    embedded_test_split.cache_clear()
+    floor_quality.cache_clear()
+
+
 def measure_generator(
     generator: nn.Module,
     dataset: str,

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from condgan.atomic import remove_stale_temp_files
 from condgan.checkpoints.io import SafeCheckpointIO, resume_log_step
 from condgan.errors import ConfigError
+from condgan.metrics import forget_cached_measurements
 from condgan.training.config_checks import check_before_fit, check_config
 from condgan.training.console import quiet_console, start_wandb
 from condgan.training.loggers import announce_wandb, close_loggers, configure_loggers
@@ -65,6 +66,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     resolve_precision(cfg.trainer)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
+    forget_cached_measurements()  # this fit draws from the RNG as the same command alone would
     save_resolved_config(cfg, cfg.paths.output_dir)
     rank_zero_only(remove_stale_temp_files)(cfg.paths.output_dir)  # left by a run killed while saving
     configure_loggers(cfg.get("logger"), resume_log_step(cfg.get("ckpt_path"), cfg.paths.output_dir))
