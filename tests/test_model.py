@@ -207,12 +207,16 @@ def test_diffaugment_moves_and_blanks_content_differentiably():
         DiffAugment("rotate")
 
 
-@pytest.mark.parametrize("switches", [{"channels_last": True}, pytest.param({"compile": True}, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("switches", [{"channels_last": True}, {"compile": True}])
 def test_speed_switches_train(switches):
-    model = tiny_gan(**switches)
+    """R1 and WGAN-GP differentiate through D twice; under compile they run D eagerly (compiled graphs refuse)."""
+    from condgan.gan.penalties import R1, GradientPenalty
+
+    model = tiny_gan(**switches, penalties={"r1": R1(gamma=1.0), "gp": GradientPenalty(weight=1.0)})
     keys = set(model.state_dict())
     trainer = fit(model, batches=3)
     assert torch.isfinite(trainer.callback_metrics["train/g_loss"])
+    assert torch.isfinite(trainer.callback_metrics["train/r1"]) and torch.isfinite(trainer.callback_metrics["train/gp"])
     assert set(model.state_dict()) == keys  # checkpoints keep their layout
 
 

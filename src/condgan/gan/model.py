@@ -264,7 +264,10 @@ class ConditionalGAN(L.LightningModule):
         """``loss`` plus every penalty on ``network`` that is due this batch, each logged as ``train/<name>``."""
         for penalty in self.penalties:
             if penalty.network == network and penalty.due(self.batches_trained):
-                logs[f"train/{penalty.name}"] = penalty(batch)
+                # Eager under model.compile: R1 and WGAN-GP differentiate through D twice, which compiled graphs
+                # refuse (their backward frees its buffers); the loss's own backward stays compiled.
+                with torch.compiler.set_stance("force_eager"):
+                    logs[f"train/{penalty.name}"] = penalty(batch)
                 loss = loss + penalty.scaled(logs[f"train/{penalty.name}"])
         return loss
 
