@@ -1,10 +1,13 @@
 """Training images/s of the default experiment on one device, with the speed switches of docs/scaling.md
-(bf16 autocast, channels_last, torch.compile) off, alone and together.
+(bf16 autocast, channels_last, torch.compile) off, alone and together, in one process or in DDP processes that
+share the machine (trainer=ddp_cpu's layout: the same global batch, one thread a process on a 2-core CPU).
 
     python -m bench.speedups --accelerator gpu [--steps 300] [--batch-size 64 256]   # for a GPU machine
     python -m bench.speedups --accelerator cpu --steps 20 --variants fp32 bf16-mixed  # a quick CPU check
+    python -m bench.speedups --accelerator cpu --processes 1 2 --variants 'bf16-mixed + channels_last'
 
-Compilation happens in the warm-up steps, outside the timed ones. Writes its section of docs/benchmarks.md.
+`warm-up s` is the wall time of the first --warmup steps, where torch.compile compiles; the timed steps follow
+them. Writes its section of docs/benchmarks.md.
 """
 
 import argparse
@@ -35,6 +38,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--batch-size", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--processes", type=int, nargs="+", default=[1], help="DDP processes sharing each batch")
     parser.add_argument("--override", action="append", default=[], help="a Hydra override for every variant")
     parser.add_argument("--section", help="the docs/benchmarks.md section to write (default speedups_<accelerator>)")
     args = parser.parse_args()
@@ -44,18 +48,24 @@ def main() -> None:
     for batch in args.batch_size:
         baseline = None
         for name in args.variants:
-            cfg = compose_config(
-                args.data_dir,
-                f"trainer.accelerator={args.accelerator}",
-                f"datamodule.batch_size={batch}",
-                *args.override,
-                *VARIANTS[name],
-            )
-            torch.manual_seed(0)
-            images_per_s = args.steps * batch / time_condgan(cfg, args.warmup, args.steps)
-            baseline = baseline or images_per_s
-            rows.append(f"| {batch} | {name} | {images_per_s:,.0f} | {images_per_s / baseline:.2f} |")
-            print(rows[-1], flush=True)
+            for processes in args.processes:
+                cfg = compose_config(
+                    args.data_dir,
+                    f"trainer.accelerator={args.accelerator}",
+                    f"datamodule.batch_size={batch // processes}",  # per process: the global batch stays `batch`
+                    *args.override,
+                    *VARIANTS[name],
+                )
+                torch.manual_seed(0)
+                warmup_s, timed_s = time_condgan(cfg, args.warmup, args.steps, processes)
+                images_per_s = args.steps * batch / timed_s
+                baseline = baseline or images_per_s
+                threads = f"{processes} × {max(1, torch.get_num_threads() // processes)}"
+                rows.append(
+                    f"| {batch} | {name} | {threads} | {images_per_s:,.0f} | {images_per_s / baseline:.2f} "
+                    f"| {warmup_s:.1f} |"
+                )
+                print(rows[-1], flush=True)
 
     device = torch.cuda.get_device_name() if args.accelerator == "gpu" else "CPU"
     extra = f" with {' '.join(f'`{o}`' for o in args.override)}" if args.override else ""
@@ -63,8 +73,8 @@ def main() -> None:
         [
             f"## Speed switches on one {device}: the default experiment{extra}, {args.steps} timed steps",
             "",
-            f"| batch | switches | images/s | vs {args.variants[0]} |",
-            "| ---: | --- | ---: | ---: |",
+            f"| batch | switches | processes × threads | images/s | vs first row | warm-up s ({args.warmup} steps) |",
+            "| ---: | --- | --- | ---: | ---: | ---: |",
             *rows,
         ]
     )

@@ -9,7 +9,10 @@
 """
 
 import argparse
+import json
+import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from condgan import cli
 from condgan.data.datamodule import load_split, to_unit_range
 from condgan.data.sources import ensure_dataset
 from condgan.gan.model import ConditionalGAN
+from condgan.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,10 +88,15 @@ def assignment_batches(data_dir: str, image_size: int, batch_size: int):
 
 
 class StepTimer(L.Callback):
-    """Wall time from the start of batch `warmup` to the end of the last batch."""
+    """Wall time of the first `warmup` batches (compilation happens there) and of the batches after them. Rank 0
+    writes both to `out` when given: under ddp_spawn the callback lives in the child processes."""
 
-    def __init__(self, warmup: int):
-        self.warmup, self.start, self.end = warmup, None, None
+    def __init__(self, warmup: int, out: Path | None = None):
+        self.warmup, self.out = warmup, out
+        self.fit_start = self.start = self.end = None
+
+    def on_train_start(self, trainer, pl_module):
+        self.fit_start = time.perf_counter()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if batch_idx == self.warmup:
@@ -96,28 +105,44 @@ class StepTimer(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.end = time.perf_counter()
 
+    def on_train_end(self, trainer, pl_module):
+        if self.out is not None and trainer.is_global_zero:
+            self.out.write_text(json.dumps(self.seconds()))
 
-def time_condgan(cfg, warmup: int, steps: int) -> float:
-    """Seconds for `steps` training steps of cfg's model and data after `warmup` steps, on one device of
-    cfg.trainer.accelerator at cfg.trainer.precision."""
+    def seconds(self) -> tuple[float, float]:
+        return self.start - self.fit_start, self.end - self.start
+
+
+def time_condgan(cfg, warmup: int, steps: int, processes: int = 1) -> tuple[float, float]:
+    """(warm-up s, timed s): wall time of `warmup` training steps of cfg's model and data, then of `steps` more, on
+    cfg.trainer.accelerator at cfg.trainer.precision; in `processes` DDP processes (ddp_spawn, each given
+    cfg's batch size and an equal share of the CPU threads, as trainer=ddp_cpu runs) when more than one."""
     model = hydra.utils.instantiate(cfg.model)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
-    timer = StepTimer(warmup)
-    trainer = L.Trainer(
-        accelerator=cfg.trainer.accelerator,
-        devices=1,
-        precision=cfg.trainer.precision,
-        max_epochs=1,
-        limit_train_batches=warmup + steps,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        callbacks=[timer, hydra.utils.instantiate(cfg.callbacks.rich_progress_bar)],
-        log_every_n_steps=cfg.trainer.log_every_n_steps,
-    )
-    trainer.fit(model, datamodule=datamodule)
-    return timer.end - timer.start
+    with tempfile.TemporaryDirectory() as tmp:
+        timer = StepTimer(warmup, Path(tmp) / "seconds.json" if processes > 1 else None)
+        trainer = Trainer(
+            accelerator=cfg.trainer.accelerator,
+            devices=processes,
+            strategy="ddp_spawn" if processes > 1 else "auto",
+            precision=cfg.trainer.precision,
+            max_epochs=1,
+            limit_train_batches=warmup + steps,
+            limit_val_batches=0,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            callbacks=[timer, hydra.utils.instantiate(cfg.callbacks.rich_progress_bar)],
+            log_every_n_steps=cfg.trainer.log_every_n_steps,
+        )
+        threads, omp = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+        try:
+            trainer.fit(model, datamodule=datamodule)
+        finally:  # the DDP launcher sets one thread a process in this process too: give the next run its threads
+            torch.set_num_threads(threads)
+            if omp is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+        return tuple(json.loads(timer.out.read_text())) if processes > 1 else timer.seconds()
 
 
 def main() -> None:
@@ -133,7 +158,7 @@ def main() -> None:
     size, batch = cfg.datamodule.image_size, cfg.datamodule.batch_size
     images, labels = load_split("mnist", args.data_dir, "train", size)
     ways = {
-        "condgan (Lightning + in-memory datamodule)": lambda: time_condgan(cfg, args.warmup, args.steps),
+        "condgan (Lightning + in-memory datamodule)": lambda: time_condgan(cfg, args.warmup, args.steps)[1],
         "plain PyTorch loop, same in-memory tensors": lambda: time_plain_loop(
             build_model(args.data_dir)[0], in_memory_batches(images, labels, batch), args.warmup, args.steps
         ),
