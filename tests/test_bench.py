@@ -1,6 +1,9 @@
-"""The bench scripts' bookkeeping: epochs and val/fid over time read from the CSV log, sections rewritten in place."""
+"""The bench scripts' bookkeeping: epochs and val/fid over time read from the CSV log, sections rewritten in place;
+the guided sampler's choice."""
 
 from pathlib import Path
+
+import torch
 
 from bench import _report
 from bench.quality import epochs_trained, fid_over_time, read_log
@@ -45,3 +48,35 @@ def test_every_speedup_variant_sets_every_switch_itself():
         assert {"trainer.precision", "model.channels_last"} <= keys, name
         assert ("bf16" in name) == ("trainer.precision=bf16-mixed" in overrides), name
         assert ("channels_last" in name) == ("model.channels_last=true" in overrides), name
+
+
+class ShadeGenerator(torch.nn.Module):
+    """G whose image is its noise's first value everywhere: (B, Z) → (B, 1, 2, 2)."""
+
+    latent_dim, num_classes = 3, 2
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # sampling finds the device from a parameter
+
+    def forward(self, z, labels):
+        return z[:, :1, None, None].expand(-1, 1, 2, 2).tanh()
+
+
+def brightness(images, labels):  # D: brighter is "more real"
+    return images.flatten(1).mean(1)
+
+
+def test_guided_sampling_keeps_the_candidate_d_scores_highest():
+    from bench.guided_sampling import GuidedGenerator
+
+    z, labels = torch.randn(64, 3), torch.randint(0, 2, (64,))
+    g = ShadeGenerator()
+    assert torch.equal(GuidedGenerator(g, brightness, 1, "best", 1.0)(z, labels), g(z, labels))  # G alone
+    best = GuidedGenerator(g, brightness, 8, "best", 1.0)(z, labels)
+    assert best.shape == (64, 1, 2, 2)
+    assert (best.flatten(1).mean(1) >= g(z, labels).flatten(1).mean(1)).all()  # z itself is one candidate
+    cold = GuidedGenerator(g, brightness, 8, "resample", 1e-6)(z, labels)  # resampling at ~0 temperature = best
+    assert torch.equal(cold, best)
+    warm = GuidedGenerator(g, brightness, 8, "resample", 1.0)(z, labels)
+    assert best.mean() > warm.mean() > g(z, labels).mean()  # resampling tilts towards D's favourites, less far
