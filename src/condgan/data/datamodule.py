@@ -7,7 +7,7 @@ batch shared over processes, the DataLoaders. ``IdxDataModule`` is MNIST / Fashi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -76,6 +76,12 @@ def per_device_batch(batch_size: int, world_size: int) -> int:
             f"{world_size} processes; pick a multiple of {world_size}."
         )
     return batch_size // world_size
+
+
+def scheduled_batch_size(base: int, milestones: Mapping[int, int], epoch: int) -> int:
+    """The batch size of ``epoch``: the last milestone's (epoch → size) at or before it, else ``base``."""
+    reached = [epoch_from for epoch_from in milestones if epoch_from <= epoch]
+    return milestones[max(reached)] if reached else base
 
 
 class InMemoryImages(Dataset):
@@ -197,6 +203,7 @@ class InMemoryDataModule(pl.LightningDataModule, ABC):
         self.channels = channels
         self.image_shape = (channels, image_size, image_size)
         self.batch_size = batch_size
+        self.batch_size_schedule: dict[int, int] = {}  # epoch → batch size, set by callbacks.batch_size_schedule
         self.val_size = val_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -225,8 +232,11 @@ class InMemoryDataModule(pl.LightningDataModule, ABC):
 
     @property
     def batch_size_per_device(self) -> int:
-        """``batch_size`` is global: each of the world's processes loads its share."""
-        return per_device_batch(self.batch_size, self.trainer.world_size if self.trainer is not None else 1)
+        """``batch_size`` (or, under a ``BatchSizeSchedule``, this epoch's) is global: each of the world's processes
+        loads its share."""
+        epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        batch_size = scheduled_batch_size(self.batch_size, self.batch_size_schedule, epoch)
+        return per_device_batch(batch_size, self.trainer.world_size if self.trainer is not None else 1)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:  # every stage shares the tensors loaded on the first call
