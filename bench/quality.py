@@ -12,7 +12,7 @@ and its load. Then its last checkpoint is measured on 1000 images per class.
     python -m bench.quality --experiments emoji_dcgan --section quality_emoji
     python -m bench.quality --experiments mnist_dcgan --variant '' --variant 'model.compile=true' --section levers
 
-Each --variant (a space-separated list of overrides, '' for none) is one more run of every experiment, one
+Each --variant (overrides, as a shell splits them; '' for none) is one more run of every experiment, one
 after the other in this process: budgets compared side by side on the same machine in the same hour.
 
 `outside steps` is the share of the fit's wall clock spent in validation, quality metrics, sample grids,
@@ -21,6 +21,7 @@ checkpoints and Lightning's work between steps (the FitTime callback's time/fit_
 
 import argparse
 import itertools
+import shlex
 import shutil
 import subprocess
 import sys
@@ -78,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiments", nargs="+", default=["mnist_dcgan", "train_mnist_gan"])
     parser.add_argument("--override", action="append", default=[], help="a Hydra override for every run")
-    parser.add_argument("--variant", action="append", help="overrides of one more run (space-separated)")
+    parser.add_argument("--variant", action="append", help="overrides of one more run, as a shell splits them")
     parser.add_argument("--section", default="quality", help="the docs/benchmarks.md section to (re)write")
     parser.add_argument("--title", help="the section's heading, e.g. '### The best run within 30 minutes'")
     parser.add_argument("--data-dir", default=str(ROOT / "data"))
@@ -87,7 +88,7 @@ def main() -> None:
     note = load_note()
     rows = []
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
-    variants = [variant.split() for variant in args.variant or [""]]
+    variants = [shlex.split(variant) for variant in args.variant or [""]]
     for index, (experiment, variant) in enumerate(itertools.product(args.experiments, variants)):
         label = " ".join([experiment, *args.override, *variant])
         run_dir, seconds = train(
