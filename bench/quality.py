@@ -67,12 +67,14 @@ def fid_over_time(rows: list[dict[str, float]]) -> tuple[list[float], list[float
 
 
 def epochs_trained(rows: list[dict[str, float]]) -> float:
-    """Epochs, counting a last one cut short (by max_time) as a fraction. An epoch's length in logged steps is
-    the longest gap between the last steps of consecutive epochs (a cut-short last epoch is the shortest)."""
+    """Epochs, counting a last one cut short (by max_time) as a fraction of the epoch before it (epochs may differ
+    in length under a batch size schedule, so each is measured by its own steps)."""
     last_step = {int(r["epoch"]): int(r["step"]) for r in sorted(rows, key=lambda r: r["step"]) if "epoch" in r}
     bounds = [0, *sorted(last_step.values())]
-    steps_per_epoch = max(b - a for a, b in itertools.pairwise(bounds))
-    return max(last_step.values()) / steps_per_epoch
+    lengths = [b - a for a, b in itertools.pairwise(bounds)]
+    if len(lengths) < 2:
+        return float(len(lengths))
+    return len(lengths) - 1 + min(1.0, lengths[-1] / lengths[-2])
 
 
 def main() -> None:

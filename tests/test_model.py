@@ -207,9 +207,10 @@ def test_diffaugment_moves_and_blanks_content_differentiably():
         DiffAugment("rotate")
 
 
-@pytest.mark.parametrize("switches", [{"channels_last": True}, {"compile": True}])
+@pytest.mark.parametrize("switches", [{"channels_last": True}, pytest.param({"compile": True}, marks=pytest.mark.e2e)])
 def test_speed_switches_train(switches):
-    """R1 and WGAN-GP differentiate through D twice; under compile they run D eagerly (compiled graphs refuse)."""
+    """R1 and WGAN-GP differentiate through D twice; under compile they run D eagerly (compiled graphs refuse).
+    The compile case is in `make test-e2e`: on a cold inductor cache it compiles for up to half a minute."""
     from condgan.gan.penalties import R1, GradientPenalty
 
     model = tiny_gan(**switches, penalties={"r1": R1(gamma=1.0), "gp": GradientPenalty(weight=1.0)})
