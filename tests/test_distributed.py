@@ -37,7 +37,7 @@ def test_each_rank_sees_distinct_data(tiny_mnist):
 
 def test_global_batch_must_divide_over_processes(tiny_mnist):
     class FakeTrainer:
-        world_size = 3
+        world_size, current_epoch = 3, 0
 
     dm = IdxDataModule(data_dir=str(tiny_mnist), batch_size=32, try_download=False)
     dm.trainer = FakeTrainer()
