@@ -85,7 +85,7 @@ def main() -> None:
         start = time.perf_counter()
         sample_per_class(guided, 100)  # the cost per image, timed apart from the metrics: 1000 images
         ms_per_image = (time.perf_counter() - start) * 1000 / (100 * generator.num_classes)
-        guided = GuidedGenerator(generator, discriminator, candidates, selection, args.temperature)
+        guided = GuidedGenerator(generator, discriminator, candidates, selection, args.temperature)  # fresh RNG
         m = measure_generator(guided, dataset, args.data_dir, image_size, args.n_per_class)["model"]
         name = "G alone" if candidates == 1 else f"{selection} of {candidates}"
         rows.append(

@@ -30,10 +30,10 @@ class StepProfiler(StepTimer):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
         if batch_idx == self.warmup:
-            self.profiler.__enter__()
+            self.profiler.start()
 
     def on_train_end(self, trainer, pl_module):
-        self.profiler.__exit__(None, None, None)
+        self.profiler.stop()
 
 
 def main() -> None:
