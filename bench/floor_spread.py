@@ -15,10 +15,11 @@ from pathlib import Path
 import torch
 
 from bench._report import write_section
+from condgan.data.datasets import conditions as dataset_conditions
 from condgan.data.datasets import load_named_split, native_image_size
 from condgan.metrics.classifier import load_classifier
 from condgan.metrics.features import embed
-from condgan.metrics.files import COLUMNS
+from condgan.metrics.files import column
 from condgan.metrics.measure import METRICS, quality
 from condgan.metrics.reference import floor_images
 from condgan.metrics.train_classifier import accuracy_on_test_split, round_to_float16, train_classifier
@@ -43,7 +44,8 @@ def floor_for_seed(dataset: str, data_dir: str, recipe: dict, seed: int, n_per_c
     holdout = {"holdout_per_class": recipe["holdout_per_class"], "holdout_seed": seed}
     floor = embed(model, *floor_images(dataset, data_dir, size, n_per_class, holdout))
     reference = embed(model, *load_named_split(dataset, data_dir, "test", size))
-    return {"test_accuracy": accuracy_on_test_split(model, dataset, data_dir), **quality(floor, reference, seed=0)}
+    conditions = dataset_conditions(dataset)
+    return {**accuracy_on_test_split(model, dataset, data_dir), **quality(floor, reference, 0, conditions=conditions)}
 
 
 def main() -> None:
@@ -57,8 +59,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     _, recipe = load_classifier(args.dataset)
-    names = ["test_accuracy", *METRICS]
-    titles = ["classifier test accuracy", *(COLUMNS[name][0] for name in METRICS)]
+    names = ["test_accuracy", *METRICS, *(f"{name}_acc" for name in dataset_conditions(args.dataset) or {})]
+    titles = ["classifier test accuracy", *(column(name)[0] for name in names[1:])]
     results = []
     for seed in args.seeds:
         results.append(floor_for_seed(args.dataset, args.data_dir, recipe, seed, args.n_per_class))

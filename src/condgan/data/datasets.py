@@ -10,12 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from condgan.data import emoji
 from condgan.data.datamodule import LabelledImages, load_split
 from condgan.data.image_folder import NAMED_FOLDERS, named_folder_path, read_named_folder
 from condgan.data.sources import DATASETS
 
 NAMES = sorted([*DATASETS, *NAMED_FOLDERS])
 IDX_IMAGE_SIZE = 28
+CONDITIONS = {"emoji_styles": emoji.CONDITIONS}
 
 
 def check_name(name: str) -> None:
@@ -26,6 +28,13 @@ def check_name(name: str) -> None:
 def class_names(name: str) -> tuple[str, ...]:
     check_name(name)
     return DATASETS[name].class_names if name in DATASETS else NAMED_FOLDERS[name].class_names
+
+
+def conditions(name: str) -> dict[str, tuple[str, ...]] | None:
+    """{condition: its values} when a label stands for several conditions at once (emoji_styles: group and
+    style), label = mixed-radix number of the values' indices, the first condition most significant; else None."""
+    check_name(name)
+    return CONDITIONS.get(name)
 
 
 def native_image_size(name: str) -> int:
@@ -48,10 +57,11 @@ def load_named_split(
         return load_split(name, data_root, split, image_size)
     if split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r}; use one of ['test', 'train']")
-    folder, named = named_folder_path(name, data_root), NAMED_FOLDERS[name]
+    folder = named_folder_path(name, data_root)
     if not folder.is_dir():
         raise FileNotFoundError(
-            f"{folder} not found; make the dataset first: `python -m condgan.data {name} --data-dir {data_root}`"
+            f"{folder} not found; make the dataset first: "
+            f"`python -m condgan.data {NAMED_FOLDERS[name].folder} --data-dir {data_root}`"
         )
-    _, train, test = read_named_folder(folder, named.channels, image_size)
+    _, train, test = read_named_folder(name, folder, image_size)
     return train if split == "train" else test

@@ -43,11 +43,21 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from condgan.data import emoji_font, emoji_npm
-from condgan.data.datamodule import stratified_split, to_unit_range
+from condgan.data.datamodule import square_resize, stratified_split, to_unit_range
 from condgan.data.emoji_art import CLASS_NAMES, IMAGE_SIZE, STYLES, Drawing, Emoji, pixel_sha256
 from condgan.data.sources import ChecksumError, DatasetUnavailableError
 
-__all__ = ["CLASS_NAMES", "IMAGE_SIZE", "STYLES", "EmojiImages", "ensure_emoji", "read_emoji_split"]
+__all__ = [
+    "CLASS_NAMES",
+    "CONDITIONS",
+    "IMAGE_SIZE",
+    "STYLED_CLASS_NAMES",
+    "STYLES",
+    "EmojiImages",
+    "ensure_emoji",
+    "read_emoji_split",
+    "read_styled_split",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +68,9 @@ NPM_CACHE = "npm"  # <data root>/npm: the tarballs npm pack fetched
 # The held-out test split of every emoji run and of the metrics: image_folder's own defaults, now by emoji.
 TEST_SIZE = 0.1
 SPLIT_SEED = 42
+# Dataset emoji_styles conditions on both: label = group · len(STYLES) + style, named "<group>/<style>".
+CONDITIONS = {"group": CLASS_NAMES, "style": STYLES}
+STYLED_CLASS_NAMES = tuple(f"{group}/{style}" for group in CLASS_NAMES for style in STYLES)
 
 
 @dataclass(frozen=True)
@@ -277,6 +290,21 @@ def read_emoji_split(folder: str | Path, split: str) -> tuple[Tensor, Tensor, Te
     groups = [CLASS_NAMES.index(path.parent.name) for path in paths]
     styles = [STYLES.index(path.name.split("-", 1)[0]) for path in paths]
     return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.tensor(groups), torch.tensor(styles)
+
+
+def read_styled_split(folder: str | Path, split: str, image_size: int = IMAGE_SIZE) -> tuple[Tensor, Tensor]:
+    """(uint8 images N×3×S×S, int64 labels N) of ``<folder>/<split>`` for dataset emoji_styles: label
+    ``group · len(STYLES) + style`` (``STYLED_CLASS_NAMES``). Every style must be in the build."""
+    images, groups, styles = read_emoji_split(folder, split)
+    if missing := [style for index, style in enumerate(STYLES) if not (styles == index).any()]:
+        specs = " ".join(s.spec for s in emoji_npm.NPM_SETS)
+        raise DatasetUnavailableError(
+            f"emoji_styles: {Path(folder) / split} holds no {', '.join(missing)} images, and emoji_styles draws "
+            f"every style in {list(STYLES)}; fetch the sets with `npm pack {specs} --pack-destination "
+            f"{Path(folder).parent / NPM_CACHE}`, move {folder} away and run `python -m condgan.data emoji` again "
+            "(or train the group-only dataset: datamodule=emoji)"
+        )
+    return square_resize(images, image_size), groups * len(STYLES) + styles
 
 
 class EmojiImages(Dataset):

@@ -36,13 +36,21 @@ class NamedFolder:
     image_size: int  # as made
     test_size: float  # the split's settings, which a datamodule must keep (check_named_folder)
     split_seed: int
+    folder: str  # <data root>/<folder>: several datasets may label one folder differently
+    # (folder, split, image size) → (uint8 images N×C×S×S, int64 labels N); None: one sub-folder per class
+    read_split: Callable[[Path, str, int], LabelledImages] | None = None
 
 
 NAMED_FOLDERS = {
     "emoji": NamedFolder(
-        emoji.ensure_emoji, emoji.CLASS_NAMES, 3, emoji.IMAGE_SIZE, emoji.TEST_SIZE, emoji.SPLIT_SEED
+        emoji.ensure_emoji, emoji.CLASS_NAMES, 3, emoji.IMAGE_SIZE, emoji.TEST_SIZE, emoji.SPLIT_SEED, "emoji"
     ),
-}
+    # the same images, labelled by group and style at once: label = group · len(STYLES) + style
+    "emoji_styles": NamedFolder(
+        emoji.ensure_emoji, emoji.STYLED_CLASS_NAMES, 3, emoji.IMAGE_SIZE, emoji.TEST_SIZE, emoji.SPLIT_SEED,
+        "emoji", emoji.read_styled_split,
+    ),
+}  # fmt: skip
 
 
 def read_class_folders(root: Path, channels: int, image_size: int) -> tuple[list[str], LabelledImages]:
@@ -80,11 +88,15 @@ def split_class_folders(
 
 
 def read_named_folder(
-    folder: Path, channels: int, image_size: int
+    name: str, folder: Path, image_size: int
 ) -> tuple[list[str], LabelledImages, LabelledImages]:
-    """(class names, train, test) of a folder condgan made, from its ``train/`` and ``test/`` sub-folders."""
-    class_names, train = read_class_folders(folder / "train", channels, image_size)
-    test_names, test = read_class_folders(folder / "test", channels, image_size)
+    """(class names, train, test) of the dataset ``name`` condgan made, from its ``train/`` and ``test/``."""
+    named = NAMED_FOLDERS[name]
+    if named.read_split is not None:
+        train, test = (named.read_split(folder, split, image_size) for split in ("train", "test"))
+        return list(named.class_names), train, test
+    class_names, train = read_class_folders(folder / "train", named.channels, image_size)
+    test_names, test = read_class_folders(folder / "test", named.channels, image_size)
     if test_names != class_names:
         raise ValueError(f"{folder}/test has class folders {test_names} but {folder}/train has {class_names}")
     return class_names, train, test
@@ -162,7 +174,7 @@ class ImageFolderDataModule(InMemoryDataModule):
 
     def load_splits(self) -> tuple[LabelledImages, LabelledImages]:
         if self.dataset is not None:  # made with its own split (by emoji, so no emoji is on both sides)
-            class_names, train, test = read_named_folder(self.folder, self.channels, self.image_size)
+            class_names, train, test = read_named_folder(self.dataset, self.folder, self.image_size)
             self.set_class_names(class_names)
             return train, test
         if self.test_dir is None:
@@ -183,8 +195,8 @@ class ImageFolderDataModule(InMemoryDataModule):
 
 
 def named_folder_path(name: str, data_root: str | Path) -> Path:
-    """``<data root>/<name>``, e.g. ``data/emoji``: where a named folder is made and read."""
-    return Path(data_root) / name
+    """``<data root>/<folder>``, e.g. ``data/emoji`` for emoji and emoji_styles: where a named folder is made and read."""
+    return Path(data_root) / NAMED_FOLDERS[name].folder
 
 
 def check_named_folder(dataset: str, test_dir: str | None, test_size: int | float, split_seed: int) -> None:

@@ -4,7 +4,7 @@ What each number means, its floor and its pitfalls: docs/metrics.md.
 """
 
 from condgan.metrics.classifier import DomainClassifier, UnsupportedDatasetError, load_classifier, supported_datasets
-from condgan.metrics.measure import METRICS, forget_cached_measurements, measure_generator
+from condgan.metrics.measure import METRICS, forget_cached_measurements, measure_generator, metric_names
 
 __all__ = [
     "METRICS",
@@ -13,5 +13,6 @@ __all__ = [
     "forget_cached_measurements",
     "load_classifier",
     "measure_generator",
+    "metric_names",
     "supported_datasets",
 ]

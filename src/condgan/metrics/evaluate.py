@@ -36,7 +36,9 @@ def evaluate(
         )
     dataset, image_size = data_config["dataset"], data_config["image_size"]
     _, classifier_metadata = load_classifier(dataset)
-    measured = measure_generator(generator, dataset, data_dir, image_size, n_per_class, seed, batch_size)
+    measured = measure_generator(
+        generator, dataset, data_dir, image_size, n_per_class, seed, batch_size, per_condition_table=True
+    )
     report = {
         "checkpoint": str(ckpt_path),
         "dataset": dataset,

@@ -19,6 +19,10 @@ class Embedded:
     predicted: Tensor  # (N,) int64 classifier argmax
     labels: Tensor  # (N,) int64: the true labels of real images, the requested labels of generated ones
 
+    def subset(self, mask: Tensor) -> "Embedded":
+        """The images where ``mask`` (N,) is true, their radii computed afresh among themselves."""
+        return Embedded(self.features[mask], self.predicted[mask], self.labels[mask])
+
     @cached_property
     def radii(self) -> Tensor:
         """(N,) k-NN radii of the features, computed on first use: the cached test split computes them once."""

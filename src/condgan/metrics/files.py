@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from condgan.atomic import atomic_write_bytes
-from condgan.metrics.measure import METRICS
+from condgan.metrics.measure import METRICS, metric_names
 
 # Metric name → (table title, number format): shares with fixed decimals, distances with 4 significant digits.
 COLUMNS = {
@@ -32,10 +32,31 @@ def markdown(report: dict[str, Any]) -> str:
         "| metric | model | real-data floor | better |",
         "|---|---:|---:|---|",
     ]
-    for name, better in METRICS.items():
-        title, number = COLUMNS[name]
-        lines.append(f"| {title} | {model[name]:{number}} | {floor[name]:{number}} | {better} |")
+    for name in metric_names(model):
+        title, number = column(name)
+        lines.append(f"| {title} | {model[name]:{number}} | {floor[name]:{number}} | {METRICS.get(name, 'higher')} |")
+    for condition, values in report.get("per_condition", {}).get("model", {}).items():
+        lines += per_condition_lines(condition, values, report["per_condition"]["floor"][condition])
     return "\n".join(lines) + "\n"
+
+
+def column(name: str) -> tuple[str, str]:
+    """(table title, number format) of a metric: COLUMNS', or a condition's accuracy ``<condition>_acc``."""
+    return COLUMNS.get(name) or (f"{name.removesuffix('_acc')} accuracy", ".4f")
+
+
+def per_condition_lines(condition: str, model: dict[str, Any], floor: dict[str, Any]) -> list[str]:
+    """A table with one row per value of ``condition``: each metric as "model (floor)"."""
+    names = [name for name in next(iter(model.values())) if name != "n_images"]
+    lines = ["", f"Per {condition} (model, real-data floor in brackets):", ""]
+    lines += [
+        "| " + " | ".join([condition, *(column(n)[0] for n in names)]) + " |",
+        "|---" + "|---:" * len(names) + "|",
+    ]
+    for value, metrics in model.items():
+        cells = [f"{metrics[n]:{column(n)[1]}} ({floor[value][n]:{column(n)[1]}})" for n in names]
+        lines.append("| " + " | ".join([value, *cells]) + " |")
+    return lines
 
 
 def write_metrics_files(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:

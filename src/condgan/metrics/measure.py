@@ -2,12 +2,15 @@
 
 import contextlib
 import functools
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import mean
+from typing import Any
 
-from torch import nn
+from torch import Tensor, nn
 
+from condgan.data.datasets import conditions as dataset_conditions
 from condgan.inference.sampling import sample_per_class
 from condgan.metrics.classifier import load_classifier
 from condgan.metrics.distances import frechet_distance, kernel_distance, manifold_coverage
@@ -28,10 +31,14 @@ METRICS = {
 # KID's random subsets of 1000: condgan eval's 100, as torchmetrics. The per-epoch QualityMetrics callback takes 10:
 # 100 were a third of its time (2.6 s of 8 s per epoch for the default experiment on busy cores; 10 take 0.2 s).
 KID_SUBSETS = 100
+Conditions = dict[str, Sequence[str]] | None  # condgan.data.datasets.conditions
 
 
-def quality(sample: Embedded, reference: Embedded, seed: int, kid_subsets: int = KID_SUBSETS) -> dict[str, float]:
-    """All of METRICS for ``sample`` (generated or real images) against ``reference`` (the test split)."""
+def quality(
+    sample: Embedded, reference: Embedded, seed: int, kid_subsets: int = KID_SUBSETS, conditions: Conditions = None
+) -> dict[str, float]:
+    """All of METRICS for ``sample`` (generated or real images) against ``reference`` (the test split), and
+    with ``conditions`` (``condgan.data.datasets.conditions``) each condition's accuracy, ``<condition>_acc``."""
     return {
         "fid": frechet_distance(reference.features, sample.features),
         "kid": kernel_distance(reference.features, sample.features, seed, subsets=kid_subsets),
@@ -39,7 +46,13 @@ def quality(sample: Embedded, reference: Embedded, seed: int, kid_subsets: int =
         "label_acc": label_accuracy(sample),
         "precision": manifold_coverage(sample.features, reference.features, reference.radii),
         "recall": manifold_coverage(reference.features, sample.features, sample.radii),
+        **condition_accuracies(sample, conditions),
     }
+
+
+def metric_names(measured: dict[str, float]) -> list[str]:
+    """The metrics in one of ``measure_generator``'s dicts, in report order: METRICS, then the conditions'."""
+    return [*METRICS, *(name for name in measured if name not in METRICS and name != "n_images")]
 
 
 def label_accuracy(sample: Embedded) -> float:
@@ -47,12 +60,60 @@ def label_accuracy(sample: Embedded) -> float:
     return float((sample.predicted == sample.labels).double().mean())
 
 
+def condition_index(labels: Tensor, conditions: dict[str, Sequence[str]], name: str) -> Tensor:
+    """(N,) index of condition ``name``'s value in each label: labels are mixed-radix numbers of the
+    conditions' indices, the first condition most significant (emoji_styles: group · 2 + style)."""
+    sizes = [len(values) for values in conditions.values()]
+    position = list(conditions).index(name)
+    return labels // math.prod(sizes[position + 1 :]) % sizes[position]
+
+
+def condition_accuracies(sample: Embedded, conditions: Conditions) -> dict[str, float]:
+    """{``<condition>_acc``: share of images whose predicted label has the requested value of that condition}:
+    a food emoji drawn in the wrong style still counts for the group. Empty without conditions."""
+    conditions = conditions or {}
+    right = {
+        name: condition_index(sample.predicted, conditions, name) == condition_index(sample.labels, conditions, name)
+        for name in conditions
+    }
+    return {f"{name}_acc": float(hits.double().mean()) for name, hits in right.items()}
+
+
+def per_condition(sample: Embedded, reference: Embedded, conditions: dict[str, Sequence[str]]) -> dict[str, Any]:
+    """{condition: {value: FID, precision, recall and every condition's accuracy}} over the images (generated
+    and real alike) that carry that value: how well each style, and each group, is drawn."""
+    table: dict[str, Any] = {}
+    for name, values in conditions.items():
+        table[name] = {}
+        for index, value in enumerate(values):
+            mine, theirs = (condition_index(e.labels, conditions, name) == index for e in (sample, reference))
+            if not mine.any() or not theirs.any():  # a value the test split (or the sample) lacks: nothing to compare
+                continue
+            part, real = sample.subset(mine), reference.subset(theirs)
+            table[name][value] = {
+                "fid": frechet_distance(real.features, part.features),
+                "precision": manifold_coverage(part.features, real.features, real.radii),
+                "recall": manifold_coverage(real.features, part.features, part.radii),
+                **condition_accuracies(part, conditions),
+                "n_images": len(part.labels),
+            }
+    return table
+
+
 def intra_class_fid(sample: Embedded, reference: Embedded) -> float:
     """Mean over the sample's classes of the FID between its images of class c and the real ones of class c."""
     return mean(
         frechet_distance(reference.features[reference.labels == label], sample.features[sample.labels == label])
         for label in sample.labels.unique()
+        if (reference.labels == label).any()  # a class the test split lacks (a small build) has no distance
     )
+
+
+@functools.lru_cache(maxsize=8)
+def embedded_floor(dataset: str, data_dir: str, image_size: int, n_per_class: int) -> Embedded:
+    """Held-out real images (``floor_images``) through the dataset's classifier. Cached per process."""
+    classifier, _ = load_classifier(dataset)
+    return embed(classifier, *floor_images(dataset, data_dir, image_size, n_per_class))
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,10 +121,10 @@ def floor_quality(
     dataset: str, data_dir: str, image_size: int, n_per_class: int, seed: int, kid_subsets: int = KID_SUBSETS
 ) -> dict[str, float]:
     """``quality`` of held-out real images: the limit of every metric at this sample count. Cached per process."""
-    classifier, _ = load_classifier(dataset)
-    floor = embed(classifier, *floor_images(dataset, data_dir, image_size, n_per_class))
+    floor = embedded_floor(dataset, data_dir, image_size, n_per_class)
     reference = embedded_test_split(dataset, data_dir, image_size)
-    return {**quality(floor, reference, seed, kid_subsets), "n_images": len(floor.labels)}
+    conditions = dataset_conditions(dataset)
+    return {**quality(floor, reference, seed, kid_subsets, conditions), "n_images": len(floor.labels)}
 
 
 def forget_cached_measurements() -> None:
@@ -72,6 +133,7 @@ def forget_cached_measurements() -> None:
     trial, a test) would shuffle its batches differently from the same command run alone; the caches are
     emptied at the start of every fit, which then draws exactly as a fresh process does."""
     embedded_test_split.cache_clear()
+    embedded_floor.cache_clear()
     floor_quality.cache_clear()
 
 
@@ -85,11 +147,14 @@ def measure_generator(
     batch_size: int = 1000,
     kid_subsets: int = KID_SUBSETS,
     sampling_context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
-) -> dict[str, dict[str, float]]:
+    per_condition_table: bool = False,
+) -> dict[str, Any]:
     """``{"model": metrics, "floor": metrics}`` for ``n_per_class`` samples of every class (seeded).
 
-    Both dicts hold METRICS and ``n_images``. The real images are loaded at ``image_size``, the size the
-    generator was trained at, so real and generated images take the same resize to the classifier's 28 px.
+    Both dicts hold METRICS, each condition's accuracy (datasets with several conditions) and ``n_images``;
+    ``per_condition_table`` adds ``"per_condition": {"model": ..., "floor": ...}`` (``per_condition``).
+    The real images are loaded at ``image_size``, the size the generator was trained at, so real and generated
+    images take the same resize to the classifier's 28 px.
     ``sampling_context`` wraps the generator's calls only (e.g. the trainer's bf16 autocast); the classifier
     and the metrics always run in float32, so the reference and the floor are the same in every precision.
     """
@@ -98,6 +163,15 @@ def measure_generator(
     with sampling_context():
         images, labels = sample_per_class(generator, n_per_class, seed, batch_size)
     reference = embedded_test_split(dataset, data_dir, image_size)
-    model = quality(embed(classifier, images, labels), reference, seed, kid_subsets)
+    conditions = dataset_conditions(dataset)
+    sample = embed(classifier, images, labels)
+    model = quality(sample, reference, seed, kid_subsets, conditions)
     floor = floor_quality(dataset, data_dir, image_size, n_per_class, seed, kid_subsets)
-    return {"model": {**model, "n_images": len(labels)}, "floor": dict(floor)}  # a copy: the cache stays intact
+    measured: dict[str, Any] = {"model": {**model, "n_images": len(labels)}, "floor": dict(floor)}  # a copy
+    if conditions is not None and per_condition_table:
+        real = embedded_floor(dataset, data_dir, image_size, n_per_class)
+        measured["per_condition"] = {
+            "model": per_condition(sample, reference, conditions),
+            "floor": per_condition(real, reference, conditions),
+        }
+    return measured

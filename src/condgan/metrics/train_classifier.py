@@ -21,10 +21,11 @@ from torch.utils.data import DataLoader
 
 from condgan.checkpoints.io import atomic_save
 from condgan.data.datamodule import InMemoryImages, keep_batch
-from condgan.data.datasets import NAMES, class_names, load_named_split
+from condgan.data.datasets import NAMES, class_names, conditions, load_named_split
 from condgan.gan.augment import random_shifts
 from condgan.metrics.classifier import INPUT_SIZE, DomainClassifier, weights_path
 from condgan.metrics.features import embed
+from condgan.metrics.measure import condition_accuracies, label_accuracy
 from condgan.metrics.reference import HOLDOUT_PER_CLASS, HOLDOUT_SEED, holdout_split
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,10 @@ def round_to_float16(model: DomainClassifier) -> dict[str, torch.Tensor]:
     return state
 
 
-def accuracy_on_test_split(model: DomainClassifier, dataset: str, data_dir: str | Path) -> float:
-    images, labels = load_named_split(dataset, data_dir, "test")
-    return float((embed(model, images, labels).predicted == labels).double().mean())
+def accuracy_on_test_split(model: DomainClassifier, dataset: str, data_dir: str | Path) -> dict[str, float]:
+    """{"test_accuracy": share of test images classified right, and per condition ``<condition>_acc``}."""
+    test = embed(model, *load_named_split(dataset, data_dir, "test"))
+    return {"test_accuracy": label_accuracy(test), **condition_accuracies(test, conditions(dataset))}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -134,13 +136,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     train_seconds = time.monotonic() - start
     state = round_to_float16(model)
-    accuracy = accuracy_on_test_split(model, args.dataset, args.data_dir)
+    accuracies = accuracy_on_test_split(model, args.dataset, args.data_dir)
     metadata: dict[str, Any] = {
         "dataset": args.dataset,
         "num_classes": model.num_classes,
         "channels": model.channels,
         "input_size": model.input_size,
-        "test_accuracy": accuracy,  # of the float16 weights below, on the test split at its native size
+        # of the float16 weights below, on the test split at its native size; per condition for emoji_styles
+        **accuracies,
         "epochs": args.epochs,
         "max_shift": args.max_shift,
         "seed": args.seed,
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     log.info(
         "%s: test accuracy %.4f after %d epochs in %.0f s (%d threads); wrote %s (%.0f kB)",
         args.dataset,
-        accuracy,
+        accuracies["test_accuracy"],
         args.epochs,
         train_seconds,
         args.threads,

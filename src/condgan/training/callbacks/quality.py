@@ -2,7 +2,7 @@
 
 import lightning as L
 
-from condgan.metrics import METRICS, UnsupportedDatasetError, load_classifier, measure_generator
+from condgan.metrics import UnsupportedDatasetError, load_classifier, measure_generator, metric_names
 
 # The override that turns this callback off, with the checkpoint that ranks epochs by its val/fid.
 WITHOUT_QUALITY_METRICS = "callbacks=no_quality"
@@ -12,8 +12,9 @@ class QualityMetrics(L.Callback):
     """Measures ``n_per_class`` samples per class of the generator that condgan eval would load (the EMA copy when
     there is one), with a fixed seed so epochs are comparable, against the test split.
 
-    Logs ``val/<metric>`` for every metric of ``condgan.metrics.METRICS`` and ``val/<metric>_floor``, the
-    real-data floor beside it. It runs in ``on_validation_epoch_end``, before ``ModelCheckpoint`` reads its
+    Logs ``val/<metric>`` for every metric of ``condgan.metrics.METRICS`` (and each condition's accuracy,
+    ``<condition>_acc``) and ``val/<metric>_floor``, the real-data floor beside it. It runs in
+    ``on_validation_epoch_end``, before ``ModelCheckpoint`` reads its
     monitor in ``on_validation_end``, so ``monitor: val/fid`` ranks checkpoints by this epoch's FID.
 
     Under DDP, rank 0 measures (the other ranks would only repeat the same seeded work) and broadcasts the
@@ -95,8 +96,8 @@ class QualityMetrics(L.Callback):
                 # the training precision (bf16 autocast in the default here): 2000 samples in 0.2 s, not 0.7 s
                 sampling_context=trainer.precision_plugin.forward_context,
             )
-            values = {f"val/{name}": measured["model"][name] for name in METRICS}
-            values |= {f"val/{name}_floor": measured["floor"][name] for name in METRICS}
+            values = {f"val/{name}": measured["model"][name] for name in metric_names(measured["model"])}
+            values |= {f"val/{name}_floor": measured["floor"][name] for name in metric_names(measured["floor"])}
         values = trainer.strategy.broadcast(values, src=0)
         # Identical on every rank now; sync_dist averages equal numbers and keeps Lightning's DDP warning away.
         pl_module.log_dict(values, sync_dist=True)
