@@ -13,6 +13,7 @@ from condgan.networks import (
     ResNetDiscriminator,
     ResNetGenerator,
 )
+from condgan.networks.dcgan import upsampling_conv
 from condgan.networks.layers import ConditionalBatchNorm2d, projection, resolution_stages
 
 
@@ -163,3 +164,17 @@ def test_unsupported_image_size_is_a_clear_error(network, shape):
 def test_unknown_conditioning_lists_the_options(network):
     with pytest.raises(ValueError, match="conditioning='film' is not supported: choose one of"):
         network(conditioning="film")
+
+
+def test_resize_upsampling_draws_a_flat_input_flat_where_transposed_convolutions_draw_a_checkerboard():
+    torch.manual_seed(0)
+    flat = torch.ones(1, 4, 8, 8)
+    resize, transposed = (upsampling_conv(4, 2, upsample) for upsample in ("resize", "transposed"))
+    with torch.no_grad():
+        smooth, checked = (conv(flat)[0, :, 2:-2, 2:-2] for conv in (resize, transposed))  # away from the padding
+    assert smooth.shape == checked.shape == (2, 12, 12)
+    assert torch.allclose(smooth, smooth[:, :1, :1].expand_as(smooth))
+    assert not torch.allclose(checked, checked[:, :1, :1].expand_as(checked))
+    assert torch.allclose(checked, checked.roll((2, 2), dims=(1, 2)))  # the pattern repeats every 2 pixels
+    with pytest.raises(ValueError, match="upsample='bilinear' is not supported: choose one of transposed, resize"):
+        upsampling_conv(4, 2, "bilinear")

@@ -9,19 +9,38 @@ from torch import nn
 from condgan.networks.layers import (
     ConditionalDiscriminator,
     ConditionalGenerator,
+    check_choice,
     flatten_features,
     generator_norm,
     maybe_spectral_norm,
 )
 
+UPSAMPLING = ("transposed", "resize")
+
+
+def upsampling_conv(in_channels: int, out_channels: int, upsample: str) -> nn.Module:
+    """(B, in, s, s) → (B, out, 2s, 2s); no bias since BatchNorm follows.
+
+    ``transposed``: a 4×4 stride-2 transposed conv (kernel 4, padding 1 doubles the side exactly), DCGAN's.
+    ``resize``: nearest-neighbour ×2, then a 3×3 conv (Odena et al. 2016, "Deconvolution and Checkerboard
+    Artifacts"): every output pixel gets the same number of kernel taps, so no checkerboard to unlearn.
+    """
+    check_choice("upsample", upsample, UPSAMPLING)
+    if upsample == "transposed":
+        return nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+    )
+
 
 class UpBlock(nn.Module):
-    """×2 transposed conv → (conditional) BatchNorm → ReLU: (B, in, s, s) → (B, out, 2s, 2s)."""
+    """×2 upsampling conv → (conditional) BatchNorm → ReLU: (B, in, s, s) → (B, out, 2s, 2s)."""
 
-    def __init__(self, in_channels: int, out_channels: int, num_classes: int, conditional: bool):
+    def __init__(
+        self, in_channels: int, out_channels: int, num_classes: int, conditional: bool, upsample: str = "transposed"
+    ):
         super().__init__()
-        # kernel 4, stride 2, padding 1 doubles the side exactly; no bias since BatchNorm follows.
-        self.conv = nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)
+        self.conv = upsampling_conv(in_channels, out_channels, upsample)
         self.norm = generator_norm(out_channels, num_classes, conditional)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -39,6 +58,7 @@ class DCGANGenerator(ConditionalGenerator):
     """noise [⊕ label] → (base·2^k, s0, s0) → k up blocks, halving channels → 3×3 conv → tanh.
 
     ``conditioning="cbn"``: conditional BatchNorm in every block; ``"concat"``: label embedding ⊕ noise.
+    ``upsample``: ``"transposed"`` convolutions (DCGAN's) or ``"resize"`` then convolve (``upsampling_conv``).
     """
 
     def __init__(
@@ -48,12 +68,14 @@ class DCGANGenerator(ConditionalGenerator):
         image_shape: tuple[int, int, int] = (1, 28, 28),
         base_channels: int = 64,
         conditioning: str = "cbn",
+        upsample: str = "transposed",
     ):
         super().__init__(latent_dim, num_classes, image_shape, base_channels, conditioning)
         w = self.widths
         self.stem_norm = generator_norm(w[0], num_classes, self.cbn)
         self.blocks = nn.ModuleList(
-            UpBlock(c_in, c_out, num_classes, conditional=self.cbn) for c_in, c_out in itertools.pairwise(w)
+            UpBlock(c_in, c_out, num_classes, conditional=self.cbn, upsample=upsample)
+            for c_in, c_out in itertools.pairwise(w)
         )
         self.to_image = nn.Sequential(nn.Conv2d(base_channels, self.image_shape[0], 3, padding=1), nn.Tanh())
 
