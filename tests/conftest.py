@@ -113,6 +113,17 @@ def untrained_onnx(untrained_checkpoint, tmp_path_factory) -> Path:
     return export_generator(untrained_checkpoint, "onnx", tmp_path_factory.mktemp("onnx") / "generator.onnx")
 
 
+@pytest.fixture(scope="session")
+def styled_onnx(tmp_path_factory) -> Path:
+    """An untrained narrow DCGAN of emoji_styles (resize upsampling, 28 px) exported to ONNX."""
+    from condgan.inference.export import export_generator
+
+    folder = tmp_path_factory.mktemp("styled")
+    overrides = ("datamodule=emoji_styles", "model=dcgan", "model.generator.base_channels=8")
+    checkpoint = write_untrained_checkpoint(folder, *overrides, "model.generator.upsample=resize")
+    return export_generator(checkpoint, "onnx", folder / "styled.onnx")
+
+
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 

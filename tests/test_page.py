@@ -3,6 +3,7 @@
 import json
 import time
 from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -179,3 +180,36 @@ def test_a_grid_of_16_leaves_download_and_model_in_view_at_1280_by_900(chromium,
     assert chromium.find_element("id", "about").is_displayed()
     icon = chromium.execute_script("return document.querySelector('link[rel=icon]').href")
     assert icon.startswith("data:image/svg+xml")  # no request for /favicon.ico, so no 404
+
+
+def query(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query))
+
+
+def test_a_model_of_two_conditions_gets_a_picker_for_each(chromium, styled_onnx):
+    from selenium.webdriver.support.ui import Select
+
+    with local_server(styled_onnx, timeout_s=STARTUP_TIMEOUT_S) as server:
+        chromium.get(server.url)
+        url, _ = picture(chromium)
+        assert url.startswith("/grid?n=8&seed=")  # every group and style: a row a group, its styles side by side
+        assert not chromium.find_element("id", "class-picker").is_displayed()
+        rows = [item.text for item in chromium.find_elements("css selector", "#rows li")]
+        assert rows[:2] == ["activities", "animals_nature"] and len(rows) == 9
+        group, style = (Select(chromium.find_element("id", f"condition-{name}")) for name in ("group", "style"))
+        assert [o.text for o in style.options] == ["All (2)", "noto", "twemoji"] and len(group.options) == 10
+
+        style.select_by_visible_text("twemoji")  # one style of every group: 9 classes
+        url, _ = picture(chromium, url)
+        assert url.startswith("/grid?") and query(url)["labels"] == "1,3,5,7,9,11,13,15,17"
+        assert len(chromium.find_elements("css selector", "#rows li")) == 9
+
+        group.select_by_visible_text("food_drink")  # both chosen: one class, label 3·2 + 1
+        url, _ = picture(chromium, url)
+        assert url.startswith("/generate?label=7&n=8&seed=")
+        assert chromium.find_element("id", "caption").text.startswith("8 × food_drink/twemoji")
+
+        style.select_by_visible_text("All (2)")  # one group in both styles: one row
+        url, _ = picture(chromium, url)
+        assert url.startswith("/grid?") and query(url)["labels"] == "6,7"
+        assert [item.text for item in chromium.find_elements("css selector", "#rows li")] == ["food_drink"]

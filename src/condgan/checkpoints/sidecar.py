@@ -7,6 +7,7 @@ extension); a file that does not fit is refused with one line naming the key.
 """
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ REEXPORT = "export again with `condgan export ckpt_path=<checkpoint> format=onnx
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
 Dim = int | Literal["batch"]  # a tensor axis: a size, or the dynamic batch axis
 Text = Annotated[str, StringConstraints(max_length=4096)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class Sidecar(BaseModel):
@@ -42,6 +44,9 @@ class Sidecar(BaseModel):
     format: Literal["onnx", "safetensors", "checkpoint"]
     torch_version: Annotated[str, StringConstraints(max_length=100)]
     config: dict[str, Any] | None = None  # safetensors only: the training config the network is rebuilt from
+    # Labels that stand for several conditions at once (emoji_styles: group and style): {condition: its values},
+    # label = mixed-radix number of the values' indices, the first condition most significant.
+    conditions: dict[Name, list[Name]] | None = None
 
     @model_validator(mode="after")
     def consistent(self) -> "Sidecar":
@@ -49,6 +54,9 @@ class Sidecar(BaseModel):
             raise ValueError(f"config is required for safetensors files and only for them (format={self.format})")
         if len(self.classes) != self.num_classes:
             raise ValueError(f"{len(self.classes)} class names for num_classes={self.num_classes}")
+        if self.conditions is not None and math.prod(map(len, self.conditions.values())) != self.num_classes:
+            sizes = " × ".join(str(len(values)) for values in self.conditions.values())
+            raise ValueError(f"conditions of {sizes} values do not make num_classes={self.num_classes} labels")
         if self.image_shape[0] not in (1, 3):
             raise ValueError(f"image_shape {self.image_shape} has {self.image_shape[0]} channels, not 1 or 3")
         expected_inputs = {"noise": ["batch", self.latent_dim], "labels": ["batch"]}

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,15 @@ def dataset_class_names(datamodule: dict[str, Any]) -> list[str] | None:
     return None
 
 
+def label_conditions(config: dict[str, Any], num_classes: int) -> dict[str, list[str]] | None:
+    """{condition: values} when the run's dataset labels several conditions at once (``datasets.conditions``)."""
+    dataset = (config.get("datamodule") or {}).get("dataset")
+    found = datasets.conditions(dataset) if dataset in datasets.NAMES else None
+    if found is None or math.prod(map(len, found.values())) != num_classes:
+        return None
+    return {name: list(values) for name, values in found.items()}
+
+
 def class_names(config: dict[str, Any], num_classes: int) -> list[str]:
     """Label i's name; the label numbers "0", "1", ... when the config names no classes (or a different count)."""
     names = dataset_class_names(config.get("datamodule") or {})
@@ -57,4 +67,5 @@ def generator_metadata(generator: nn.Module, config: dict[str, Any], source: str
         format=fmt,
         torch_version=torch.__version__,
         config=config if fmt == "safetensors" else None,
+        conditions=label_conditions(config, generator.num_classes),
     ).model_dump()

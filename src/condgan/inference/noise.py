@@ -6,6 +6,8 @@ PCG64's raw 64-bit output through Box-Muller, written out below: numpy fixes PCG
 seeding, but not the algorithm behind ``Generator.standard_normal``, which may change between versions.
 """
 
+import math
+
 import numpy as np
 
 MIN_TRUNCATION = 0.01  # below it, redrawing until every value fits takes thousands of rounds
@@ -88,6 +90,19 @@ def check_labels(labels, num_classes: int) -> None:
         raise ValueError(f"label {outside[0]} is outside the model's classes: pick a label in 0..{num_classes - 1}")
 
 
-def class_grid_inputs(noise: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Noise (K·n, Z) and labels (K·n,) of a class grid: row k is class k, column j uses noise[j] in every row."""
-    return np.tile(noise, (num_classes, 1)), np.arange(num_classes).repeat(len(noise))
+def class_grid_inputs(noise: np.ndarray, labels: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Noise (K·n, Z) and labels (K·n,) of a class grid, n = len(noise): ``labels`` (K,), or every class of K
+    when an int, class-major; the j-th image of every class uses noise[j]."""
+    labels = np.arange(labels) if isinstance(labels, int) else np.asarray(labels)
+    return np.tile(noise, (len(labels), 1)), labels.repeat(len(noise))
+
+
+def labels_per_row(labels: np.ndarray, conditions: dict[str, list[str]] | None) -> int:
+    """How many of a grid's classes (``labels``, class-major) share one row: those with the same first condition
+    (emoji_styles: a group's styles side by side), when every row then holds as many; else one class a row."""
+    if not conditions:
+        return 1
+    first = labels // math.prod(len(values) for values in list(conditions.values())[1:])
+    starts = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])  # where each run of one first value begins
+    sizes = np.diff(np.r_[starts, len(labels)])
+    return int(sizes[0]) if len(set(sizes.tolist())) == 1 and len(starts) == len(set(first.tolist())) else 1

@@ -17,7 +17,7 @@ from condgan.checkpoints.sidecar import REEXPORT, read_sidecar
 from condgan.dependencies import require
 from condgan.errors import UserError
 from condgan.inference.images import to_uint8
-from condgan.inference.noise import class_grid_inputs, latent_noise, walk_inputs
+from condgan.inference.noise import class_grid_inputs, labels_per_row, latent_noise, walk_inputs
 from condgan.inference.onnx_generator import OnnxGenerator
 
 TORCH_SUFFIXES = (".ckpt", ".safetensors")
@@ -56,10 +56,21 @@ class InferenceModel:
         """One image per label, the noise of ``latent_noise(len(labels), Z, seed, truncation)`` (inference.noise)."""
         return self.render(latent_noise(len(labels), self.latent_dim, seed, truncation), labels, batch_size)
 
-    def class_grid(self, n_cols: int, seed: int, truncation: float | None = None) -> np.ndarray:
-        """Every class, ``n_cols`` images each, class-major; column j shares its noise across the classes."""
+    @property
+    def conditions(self) -> dict[str, list[str]] | None:
+        """{condition: values} when a label stands for several (``Sidecar.conditions``), else None."""
+        return self.metadata.get("conditions")
+
+    def grid_columns(self, labels: np.ndarray, n: int) -> int:
+        """Images a row of a grid of ``n`` images per label: n · ``labels_per_row`` (a group's styles share one)."""
+        return n * labels_per_row(labels, self.conditions)
+
+    def class_grid(
+        self, n_cols: int, seed: int, truncation: float | None = None, labels: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Every class (or ``labels``), ``n_cols`` images each, class-major; image j of each class shares its noise."""
         columns = latent_noise(n_cols, self.latent_dim, seed, truncation)
-        return self.render(*class_grid_inputs(columns, self.num_classes))
+        return self.render(*class_grid_inputs(columns, self.num_classes if labels is None else labels))
 
     def walk(
         self, labels: np.ndarray, seed: int, seed_to: int, steps: int, truncation: float | None = None

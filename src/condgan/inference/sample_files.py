@@ -57,7 +57,8 @@ def generate(
     """Sample a generator file (.ckpt, .onnx or .safetensors) into ``out`` (.npz, .png or .gif); returns the path.
 
     ``label`` given: ``n`` images of that class (a near-square grid as PNG). ``label`` None:
-    ``n_per_class`` images of every class in label order (one row per class as PNG).
+    ``n_per_class`` images of every class in label order (one row per class as PNG; with several conditions,
+    one row per value of the first: emoji_styles' rows are groups, each group's styles side by side).
     """
     out = Path(out)
     check_sample_format(out)  # before the sampling work, not after it
@@ -68,7 +69,8 @@ def generate(
         raise ValueError(f"n_per_class must be at least 1, got {n_per_class}")
     model = load_inference_model(ckpt_path)
     if label is None:
-        labels, n_cols = np.arange(model.num_classes).repeat(n_per_class), n_per_class
+        classes = np.arange(model.num_classes)
+        labels, n_cols = classes.repeat(n_per_class), model.grid_columns(classes, n_per_class)
     else:
         labels, n_cols = np.full(n, label), near_square_columns(n)
     check_labels(labels, model.num_classes)

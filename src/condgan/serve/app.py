@@ -39,7 +39,7 @@ def plain_number(pattern: re.Pattern, kind: str, example: str) -> Callable[[Any,
     def check(value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str) and not pattern.fullmatch(value):
             raise ValueError(
-                f"{info.field_name} must be {kind} written with the digits 0-9, e.g. {example}, not {value!r}"
+                f"{info.field_name} must be {kind} written with the digits 0-9, e.g. {example}, not {value[:40]!r}"
             )
         return value
 
@@ -48,6 +48,12 @@ def plain_number(pattern: re.Pattern, kind: str, example: str) -> Callable[[Any,
 
 Whole = Annotated[int, BeforeValidator(plain_number(WHOLE, "a whole number", "5"))]
 Decimal = Annotated[float, BeforeValidator(plain_number(DECIMAL, "a decimal number", "0.7"))]
+LABEL_LIST = re.compile(r"[0-9]{1,9}(,[0-9]{1,9}){0,999}")  # 6,7: no spaces, signs or empty items
+LabelList = Annotated[
+    str | None,
+    BeforeValidator(plain_number(LABEL_LIST, "label numbers separated by commas", "6,7")),
+    Field(description="the classes to draw, e.g. 6,7 (GET /metadata names them); left out: every class"),
+]
 Seed = Annotated[Whole | None, Field(ge=0, le=MAX_SEED, description="same seed, same images; left out: a random one")]
 SeedTo = Annotated[Whole | None, Field(ge=0, le=MAX_SEED, description="where the walk ends; left out: a random seed")]
 Truncation = Annotated[
@@ -76,6 +82,7 @@ class GenerateQuery(Strict):
 
 class GridQuery(Strict):
     n: Whole = Field(8, ge=1, le=MAX_IMAGES, description="images per class (a column shares its noise)")
+    labels: LabelList = None
     seed: Seed = None
     truncation: Truncation = None
 
@@ -169,10 +176,18 @@ def create_app(model: InferenceModel, max_concurrency: int = 2, max_queue: int =
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": [plain_error(e) for e in error.errors()]}, status_code=422)
 
-    def check_label(label: int) -> None:
+    def check_label(label: int, field: str = "label") -> None:
         if not 0 <= label < model.num_classes:
             message = f"label {label} is outside the model's classes: pick a label in 0..{model.num_classes - 1}"
-            raise query_error("label", f"{message} (GET /metadata)", label)
+            raise query_error(field, f"{message} (GET /metadata)", label)
+
+    def grid_labels(text: str) -> np.ndarray:
+        labels = np.array([int(label) for label in text.split(",")], np.int64)
+        for label in labels:
+            check_label(int(label), "labels")
+        if len(set(labels.tolist())) < len(labels):
+            raise query_error("labels", "labels lists a class twice: name each class once", text)
+        return labels
 
     def check_total(field: str, value: int, per: int, what: str) -> None:
         if value * per > MAX_IMAGES:
@@ -216,14 +231,20 @@ def create_app(model: InferenceModel, max_concurrency: int = 2, max_queue: int =
 
         return await slots.run(work)
 
-    @app.get("/grid", summary="Every class, one row each, as a PNG", responses=responses, dependencies=single)
+    @app.get(
+        "/grid",
+        summary="Every class (or some), one row each (a group's styles share one), as a PNG",
+        responses=responses,
+        dependencies=single,
+    )
     async def grid(query: Annotated[GridQuery, Query()]) -> Response:
-        check_total("n", query.n, model.num_classes, "classes")
+        labels = np.arange(model.num_classes) if query.labels is None else grid_labels(query.labels)
+        check_total("n", query.n, len(labels), "classes")
         seed = draw_seed() if query.seed is None else query.seed
 
         def work() -> Response:
-            images = model.class_grid(query.n, seed, query.truncation)
-            return png_response(image_grid(images, query.n), {"X-Seed": str(seed)})
+            images = model.class_grid(query.n, seed, query.truncation, labels)
+            return png_response(image_grid(images, model.grid_columns(labels, query.n)), {"X-Seed": str(seed)})
 
         return await slots.run(work)
 
