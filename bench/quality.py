@@ -10,6 +10,7 @@ and its load. Then its last checkpoint is measured on 1000 images per class.
         --section quality_30min
     python -m bench.quality --experiments fashion_dcgan --section quality_fashion
     python -m bench.quality --experiments emoji_dcgan --section quality_emoji
+    python -m bench.quality --experiments emoji_styles --section quality_emoji_styles
     python -m bench.quality --experiments mnist_dcgan --variant '' --variant 'model.compile=true' --section levers
 
 Each --variant (overrides, as a shell splits them; '' for none) is one more run of every experiment, one
@@ -35,6 +36,7 @@ import matplotlib.pyplot as plt
 
 from bench._report import BENCHMARKS_MD, load_note, write_section
 from condgan.metrics.evaluate import evaluate
+from condgan.metrics.files import per_condition_lines
 from condgan.training.csv_logger import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +59,13 @@ def read_log(run_dir: Path) -> list[dict[str, float]]:
 
 def last(rows: list[dict[str, float]], column: str) -> float:
     return [r[column] for r in rows if column in r][-1]
+
+
+def condition_cells(model: dict[str, float], floor: dict[str, float]) -> str:
+    """ "group 75.1% (73.6%), style ..." for a dataset of several conditions (emoji_styles); "–" otherwise."""
+    names = [name for name in model if name.endswith("_acc") and name != "label_acc"]
+    cells = [f"{name.removesuffix('_acc')} {model[name]:.1%} ({floor[name]:.1%})" for name in names]
+    return ", ".join(cells) or "–"
 
 
 def fid_over_time(rows: list[dict[str, float]]) -> tuple[list[float], list[float]]:
@@ -88,7 +97,8 @@ def main() -> None:
     args = parser.parse_args()
 
     note = load_note()
-    rows = []
+    rows: list[str] = []
+    per_condition: list[str] = []  # tables per group and per style, for the datasets of several conditions
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
     variants = [shlex.split(variant) for variant in args.variant or [""]]
     for index, (experiment, variant) in enumerate(itertools.product(args.experiments, variants)):
@@ -105,8 +115,15 @@ def main() -> None:
             f"{int(last(log, 'step'))} | {seconds:.0f} | {1 - steps_s / fit_s:.1%} | "
             f"{model['fid']:.2f} ({floor['fid']:.2f}) | {model['intra_fid']:.2f} ({floor['intra_fid']:.2f}) | "
             f"{model['kid']:.3f} | {model['label_acc']:.2%} ({floor['label_acc']:.2%}) | "
-            f"{model['precision']:.3f} ({floor['precision']:.3f}) | {model['recall']:.3f} ({floor['recall']:.3f}) |"
+            f"{model['precision']:.3f} ({floor['precision']:.3f}) | {model['recall']:.3f} ({floor['recall']:.3f}) | "
+            f"{condition_cells(model, floor)} |"
         )
+        for condition, values in report.get("per_condition", {}).get("model", {}).items():
+            per_condition += [
+                f"`{label}`:",
+                *per_condition_lines(condition, values, report["per_condition"]["floor"][condition])[1:],
+                "",
+            ]
         ax.plot(*fid_over_time(log), "o-", markersize=3, label=label)
         print(rows[-1], flush=True)
     ax.set(xlabel="fit wall clock (s, incl. per-epoch metrics)", ylabel="val/fid (200 per class)", yscale="log")
@@ -128,10 +145,11 @@ def main() -> None:
             f"batches, callbacks). {note}.",
             "",
             "| run | data | epochs | steps | train s | outside steps | FID (floor) | intra-FID (floor) | KID | "
-            "label acc (floor) | precision (floor) | recall (floor) |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "label acc (floor) | precision (floor) | recall (floor) | each condition's accuracy (floor) |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             *rows,
             "",
+            *per_condition,
             f"![val/fid against training time](images/{plot.name})",
         ]
     )

@@ -20,6 +20,7 @@ import pytest
 
 from condgan.data.emoji_font import EMOJI_LIST_PATH, FONT_PATH
 from condgan.data.emoji_font import PACKAGES as EMOJI_PACKAGES
+from condgan.data.emoji_npm import NPM_SETS
 from tests.helpers import ROOT, run_child, skip_without
 from tests.helpers.local_server import free_loopback_port, wait_until_healthy
 
@@ -101,6 +102,10 @@ def emoji_packages_installed() -> bool:
     return FONT_PATH.is_file() and EMOJI_LIST_PATH.is_file()
 
 
+def npm_tarballs_present() -> bool:
+    return all((ROOT / "data" / "npm" / s.filename).is_file() for s in NPM_SETS)
+
+
 def reason_not_here(command: DocCommand) -> str | None:
     return next((why for token, why in NOT_HERE.items() if token in command.tokens), None)
 
@@ -155,6 +160,8 @@ def placeholders_filled(tokens: tuple[str, ...], run_dir: Path) -> list[str]:
 def test_documented_command_runs(command: DocCommand, tiny_run, tiny_env, tiny_data_dir, tmp_path):
     emoji = "experiment=emoji_dcgan" in command.tokens or command.overrides[:1] == ["emoji"]
     skip_without(not emoji or emoji_packages_installed(), f"needs `apt-get install {EMOJI_PACKAGES}`")
+    styles = "experiment=emoji_styles" in command.tokens  # both styles: the npm sets, which .ci/run fetches
+    skip_without(not styles or npm_tarballs_present(), f"needs the emoji npm tarballs in {ROOT / 'data' / 'npm'}")
     args = placeholders_filled(tuple(command.overrides), tiny_run)
     if command.script == "serve":
         return check_server(args, tiny_env, tmp_path)

@@ -159,3 +159,20 @@ def test_a_bad_label_list_is_refused_in_one_line(styled_onnx, labels, message):
     assert response.status_code == 422
     (error,) = response.json()["detail"]
     assert error["loc"] == ["query", "labels"] and message in error["msg"]
+
+
+def test_the_readme_grid_of_real_images_is_laid_out_as_the_generated_one(fake_sets, tmp_path):  # noqa: F811
+    from bench.emoji_grids import real_grid
+    from bench.quality import condition_cells
+
+    emoji.ensure_emoji(tmp_path / "emoji", tarballs=fake_sets)
+    images, labels = load_named_split("emoji_styles", tmp_path, "test")
+    grid = real_grid(tmp_path, per_class=1)  # the tiny build's test split: one emoji of each of 3 groups
+    assert grid.shape == (3, 3 * 66 + 2, 2 * 66 + 2)  # a row per group, its two styles side by side
+    first = labels.tolist().index(int(labels.min()) + 1)  # the first group's twemoji, right of its noto one
+    assert np.array_equal(grid[:, 2:66, 68:132], images[first].numpy())
+    with pytest.raises(ValueError, match="fewer than 2 test images"):
+        real_grid(tmp_path, per_class=2)
+    model = {"fid": 1.0, "label_acc": 0.5, "group_acc": 0.75, "style_acc": 0.875}
+    assert condition_cells(model, model) == "group 75.0% (75.0%), style 87.5% (87.5%)"
+    assert condition_cells({"label_acc": 0.5}, {"label_acc": 0.5}) == "–"
