@@ -176,3 +176,35 @@ def test_the_readme_grid_of_real_images_is_laid_out_as_the_generated_one(fake_se
     model = {"fid": 1.0, "label_acc": 0.5, "group_acc": 0.75, "style_acc": 0.875}
     assert condition_cells(model, model) == "group 75.0% (75.0%), style 87.5% (87.5%)"
     assert condition_cells({"label_acc": 0.5}, {"label_acc": 0.5}) == "–"
+
+
+def test_eval_of_a_two_condition_model_adds_a_table_per_group_and_per_style(fake_sets, tmp_path, monkeypatch):  # noqa: F811
+    from condgan.metrics.evaluate import evaluate
+    from tests.helpers import write_untrained_checkpoint
+
+    monkeypatch.setattr(emoji, "TEST_SIZE", 0.5)  # 5 test emoji a group: enough for k-NN radii per group
+    emoji.ensure_emoji(tmp_path / "data" / "emoji", tarballs=fake_sets)
+    overrides = ("datamodule=emoji_styles", "model=dcgan", "model.generator.base_channels=8")
+    checkpoint = write_untrained_checkpoint(tmp_path / "run", *overrides)
+    report = evaluate(checkpoint, tmp_path / "data", n_per_class=3)
+    assert {"group_acc", "style_acc"} <= set(report["model"]) and {"group_acc", "style_acc"} <= set(report["floor"])
+    groups = report["per_condition"]["model"]["group"]
+    assert set(groups) == {"animals_nature", "flags", "smileys_emotion"}  # the groups the tiny test split holds
+    assert groups["flags"]["n_images"] == 2 * 3 and set(report["per_condition"]["floor"]["style"]) == {
+        "noto",
+        "twemoji",
+    }
+    written = json.loads((checkpoint.parent / "metrics.json").read_text())
+    assert written["per_condition"] == report["per_condition"]
+    markdown = (checkpoint.parent / "metrics.md").read_text()
+    assert "| group accuracy |" in markdown and "Per style (model, real-data floor in brackets):" in markdown
+    assert "| twemoji |" in markdown and "| flags |" in markdown
+
+
+def test_intra_class_fid_leaves_out_classes_the_test_split_holds_one_image_of():
+    from condgan.metrics.measure import intra_class_fid
+
+    sample = embedded([0] * 5 + [1] * 5, [0] * 10)
+    reference = embedded([0] * 5 + [1], [0] * 6)
+    assert intra_class_fid(sample, reference) == intra_class_fid(sample.subset(sample.labels == 0), reference)
+    assert np.isnan(intra_class_fid(sample, embedded([0, 1], [0, 1])))  # no class with two: no distance at all

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from condgan.data.datasets import conditions as dataset_conditions
 from condgan.inference.sampling import sample_per_class
 from condgan.metrics.classifier import load_classifier
-from condgan.metrics.distances import frechet_distance, kernel_distance, manifold_coverage
+from condgan.metrics.distances import NEIGHBOURS, frechet_distance, kernel_distance, manifold_coverage
 from condgan.metrics.features import Embedded, embed
 from condgan.metrics.reference import embedded_test_split, floor_images
 
@@ -87,7 +87,7 @@ def per_condition(sample: Embedded, reference: Embedded, conditions: dict[str, S
         table[name] = {}
         for index, value in enumerate(values):
             mine, theirs = (condition_index(e.labels, conditions, name) == index for e in (sample, reference))
-            if not mine.any() or not theirs.any():  # a value the test split (or the sample) lacks: nothing to compare
+            if min(mine.sum(), theirs.sum()) <= NEIGHBOURS:  # too few images (a tiny build) for k-NN radii
                 continue
             part, real = sample.subset(mine), reference.subset(theirs)
             table[name][value] = {
@@ -101,12 +101,15 @@ def per_condition(sample: Embedded, reference: Embedded, conditions: dict[str, S
 
 
 def intra_class_fid(sample: Embedded, reference: Embedded) -> float:
-    """Mean over the sample's classes of the FID between its images of class c and the real ones of class c."""
-    return mean(
+    """Mean over the sample's classes of the FID between its images of class c and the real ones of class c;
+    classes the test split holds fewer than 2 images of (a tiny build) have no covariance and are left out,
+    and with none left it is NaN."""
+    distances = [
         frechet_distance(reference.features[reference.labels == label], sample.features[sample.labels == label])
         for label in sample.labels.unique()
-        if (reference.labels == label).any()  # a class the test split lacks (a small build) has no distance
-    )
+        if (reference.labels == label).sum() > 1
+    ]
+    return mean(distances) if distances else math.nan
 
 
 @functools.lru_cache(maxsize=8)
