@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from condgan.checkpoints.sidecar import validate
+from condgan.conditions import condition_index
 from condgan.data import emoji, emoji_npm
 from condgan.data.datasets import class_names, conditions, load_named_split
 from condgan.data.image_folder import ImageFolderDataModule
@@ -23,7 +24,7 @@ from condgan.inference.noise import labels_per_row
 from condgan.inference.runtime import load_inference_model
 from condgan.inference.sample_files import generate
 from condgan.metrics.features import Embedded
-from condgan.metrics.measure import condition_accuracies, condition_index, per_condition
+from condgan.metrics.measure import condition_accuracies, per_condition
 from condgan.serve.app import create_app
 from tests.test_emoji_sets import fake_sets  # noqa: F401  (a fixture)
 

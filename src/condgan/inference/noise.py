@@ -6,9 +6,9 @@ PCG64's raw 64-bit output through Box-Muller, written out below: numpy fixes PCG
 seeding, but not the algorithm behind ``Generator.standard_normal``, which may change between versions.
 """
 
-import math
-
 import numpy as np
+
+from condgan.conditions import condition_index
 
 MIN_TRUNCATION = 0.01  # below it, redrawing until every value fits takes thousands of rounds
 
@@ -102,7 +102,7 @@ def labels_per_row(labels: np.ndarray, conditions: dict[str, list[str]] | None) 
     (emoji_styles: a group's styles side by side), when every row then holds as many; else one class a row."""
     if not conditions:
         return 1
-    first = labels // math.prod(len(values) for values in list(conditions.values())[1:])
+    first = condition_index(labels, conditions, next(iter(conditions)))
     starts = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])  # where each run of one first value begins
     sizes = np.diff(np.r_[starts, len(labels)])
     return int(sizes[0]) if len(set(sizes.tolist())) == 1 and len(starts) == len(set(first.tolist())) else 1

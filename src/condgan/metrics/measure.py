@@ -8,8 +8,9 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from torch import Tensor, nn
+from torch import nn
 
+from condgan.conditions import condition_index
 from condgan.data.datasets import conditions as dataset_conditions
 from condgan.inference.sampling import sample_per_class
 from condgan.metrics.classifier import load_classifier
@@ -58,14 +59,6 @@ def metric_names(measured: dict[str, float]) -> list[str]:
 def label_accuracy(sample: Embedded) -> float:
     """Share of images the classifier assigns to the label they carry (requested, for generated images)."""
     return float((sample.predicted == sample.labels).double().mean())
-
-
-def condition_index(labels: Tensor, conditions: dict[str, Sequence[str]], name: str) -> Tensor:
-    """(N,) index of condition ``name``'s value in each label: labels are mixed-radix numbers of the
-    conditions' indices, the first condition most significant (emoji_styles: group · 2 + style)."""
-    sizes = [len(values) for values in conditions.values()]
-    position = list(conditions).index(name)
-    return labels // math.prod(sizes[position + 1 :]) % sizes[position]
 
 
 def condition_accuracies(sample: Embedded, conditions: Conditions) -> dict[str, float]:
