@@ -3,8 +3,8 @@ each row the noto images, then the twemoji ones).
 
     python -m bench.emoji_grids logs/bench/quality/emoji_styles/checkpoints/last.ckpt
 
-writes docs/images/emoji_styles_samples.png (what `condgan generate ckpt_path=<that file> n_per_class=4
-out=...png` draws) and docs/images/emoji_styles_real.png (the first 4 test images of every group and style).
+writes docs/images/emoji_styles_samples.png (what `condgan generate ckpt_path=<that file> n_per_class=3
+out=...png` draws) and docs/images/emoji_styles_real.png (the first 3 test images of every group and style).
 """
 
 import argparse
@@ -33,7 +33,7 @@ def real_grid(data_dir: str | Path, per_class: int) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", help="an emoji_styles run's checkpoint (or its export)")
-    parser.add_argument("--per-class", type=int, default=4)
+    parser.add_argument("--per-class", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=str(ROOT / "data"))
     args = parser.parse_args()
