@@ -10,14 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from condgan.data import emoji
 from condgan.data.datamodule import LabelledImages, load_split
 from condgan.data.image_folder import NAMED_FOLDERS, named_folder_path, read_named_folder
 from condgan.data.sources import DATASETS
 
 NAMES = sorted([*DATASETS, *NAMED_FOLDERS])
 IDX_IMAGE_SIZE = 28
-CONDITIONS = {"emoji_styles": emoji.CONDITIONS}
 
 
 def check_name(name: str) -> None:
@@ -34,7 +32,7 @@ def conditions(name: str) -> dict[str, tuple[str, ...]] | None:
     """{condition: its values} when a label stands for several conditions at once (emoji_styles: group and
     style), label = mixed-radix number of the values' indices, the first condition most significant; else None."""
     check_name(name)
-    return CONDITIONS.get(name)
+    return NAMED_FOLDERS[name].conditions if name in NAMED_FOLDERS else None
 
 
 def native_image_size(name: str) -> int:

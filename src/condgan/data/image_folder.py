@@ -39,6 +39,8 @@ class NamedFolder:
     folder: str  # <data root>/<folder>: several datasets may label one folder differently
     # (folder, split, image size) → (uint8 images N×C×S×S, int64 labels N); None: one sub-folder per class
     read_split: Callable[[Path, str, int], LabelledImages] | None = None
+    # {condition: values} when a label stands for several (condgan.conditions); None: one condition, the class
+    conditions: dict[str, tuple[str, ...]] | None = None
 
 
 NAMED_FOLDERS = {
@@ -48,7 +50,7 @@ NAMED_FOLDERS = {
     # the same images, labelled by group and style at once: label = group · len(STYLES) + style
     "emoji_styles": NamedFolder(
         emoji.ensure_emoji, emoji.STYLED_CLASS_NAMES, 3, emoji.IMAGE_SIZE, emoji.TEST_SIZE, emoji.SPLIT_SEED,
-        "emoji", emoji.read_styled_split,
+        "emoji", emoji.read_styled_split, emoji.CONDITIONS,
     ),
 }  # fmt: skip
 

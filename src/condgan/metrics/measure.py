@@ -3,14 +3,14 @@
 import contextlib
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
 from torch import nn
 
-from condgan.conditions import condition_index
+from condgan.conditions import Conditions, condition_index
 from condgan.data.datasets import conditions as dataset_conditions
 from condgan.inference.sampling import sample_per_class
 from condgan.metrics.classifier import load_classifier
@@ -32,22 +32,32 @@ METRICS = {
 # KID's random subsets of 1000: condgan eval's 100, as torchmetrics. The per-epoch QualityMetrics callback takes 10:
 # 100 were a third of its time (2.6 s of 8 s per epoch for the default experiment on busy cores; 10 take 0.2 s).
 KID_SUBSETS = 100
-Conditions = dict[str, Sequence[str]] | None  # condgan.data.datasets.conditions
 
 
 def quality(
-    sample: Embedded, reference: Embedded, seed: int, kid_subsets: int = KID_SUBSETS, conditions: Conditions = None
+    sample: Embedded,
+    reference: Embedded,
+    seed: int,
+    kid_subsets: int = KID_SUBSETS,
+    conditions: Conditions | None = None,
 ) -> dict[str, float]:
     """All of METRICS for ``sample`` (generated or real images) against ``reference`` (the test split), and
     with ``conditions`` (``condgan.data.datasets.conditions``) each condition's accuracy, ``<condition>_acc``."""
     return {
-        "fid": frechet_distance(reference.features, sample.features),
         "kid": kernel_distance(reference.features, sample.features, seed, subsets=kid_subsets),
         "intra_fid": intra_class_fid(sample, reference),
         "label_acc": label_accuracy(sample),
+        **distances(sample, reference),
+        **condition_accuracies(sample, conditions),
+    }
+
+
+def distances(sample: Embedded, reference: Embedded) -> dict[str, float]:
+    """FID, precision and recall of ``sample`` against ``reference``: what ``quality`` and ``per_condition`` share."""
+    return {
+        "fid": frechet_distance(reference.features, sample.features),
         "precision": manifold_coverage(sample.features, reference.features, reference.radii),
         "recall": manifold_coverage(reference.features, sample.features, sample.radii),
-        **condition_accuracies(sample, conditions),
     }
 
 
@@ -61,7 +71,7 @@ def label_accuracy(sample: Embedded) -> float:
     return float((sample.predicted == sample.labels).double().mean())
 
 
-def condition_accuracies(sample: Embedded, conditions: Conditions) -> dict[str, float]:
+def condition_accuracies(sample: Embedded, conditions: Conditions | None) -> dict[str, float]:
     """{``<condition>_acc``: share of images whose predicted label has the requested value of that condition}:
     a food emoji drawn in the wrong style still counts for the group. Empty without conditions."""
     conditions = conditions or {}
@@ -72,7 +82,7 @@ def condition_accuracies(sample: Embedded, conditions: Conditions) -> dict[str, 
     return {f"{name}_acc": float(hits.double().mean()) for name, hits in right.items()}
 
 
-def per_condition(sample: Embedded, reference: Embedded, conditions: dict[str, Sequence[str]]) -> dict[str, Any]:
+def per_condition(sample: Embedded, reference: Embedded, conditions: Conditions) -> dict[str, Any]:
     """{condition: {value: FID, precision, recall and every condition's accuracy}} over the images (generated
     and real alike) that carry that value: how well each style, and each group, is drawn."""
     table: dict[str, Any] = {}
@@ -84,9 +94,7 @@ def per_condition(sample: Embedded, reference: Embedded, conditions: dict[str, S
                 continue
             part, real = sample.subset(mine), reference.subset(theirs)
             table[name][value] = {
-                "fid": frechet_distance(real.features, part.features),
-                "precision": manifold_coverage(part.features, real.features, real.radii),
-                "recall": manifold_coverage(real.features, part.features, part.radii),
+                **distances(part, real),
                 **condition_accuracies(part, conditions),
                 "n_images": len(part.labels),
             }
