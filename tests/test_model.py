@@ -294,6 +294,48 @@ def test_aux_fake_push_outside_zero_to_one_is_refused(push):
         tiny_gan(aux_fake_push=push)
 
 
+class AdcMLPDiscriminator(MLPDiscriminator):
+    """The MLP discriminator with 2K class logits, as an ADC-GAN or TAC-GAN head gives them."""
+
+    aux_fake_classes = True
+
+    def __init__(self):
+        super().__init__(num_classes=10, image_shape=SHAPE, hidden=32)
+        self.classify = torch.nn.Linear(64, 20)
+
+    def forward(self, images, labels):
+        return super().forward(images, labels), self.classify(images.flatten(1))
+
+
+def test_twin_classifier_reads_the_2k_logits_as_tac_gans_two_heads():
+    """D: the first K logits name reals, the twin K name fakes, each a softmax of its own; G: be named k by the
+    real head and not by the twin (weighted by aux_fake_push)."""
+    cross_entropy = torch.nn.functional.cross_entropy
+    labels, real, fake = torch.tensor([0, 3, 9]), torch.randn(3, 20), torch.randn(3, 20)
+    model = tiny_gan(discriminator=AdcMLPDiscriminator(), twin_classifier=True, aux_fake_push=0.5)
+    d_loss = (cross_entropy(real[:, :10], labels) + cross_entropy(fake[:, 10:], labels)) / 2
+    assert torch.allclose(model._class_loss_d(real, fake, labels), d_loss)
+    g_loss = cross_entropy(fake[:, :10], labels) - 0.5 * cross_entropy(fake[:, 10:], labels)
+    assert torch.allclose(model._class_loss_g(fake, labels), g_loss)
+    assert not torch.allclose(tiny_gan(discriminator=AdcMLPDiscriminator())._class_loss_g(fake, labels), g_loss)
+    trainer = fit(model, batches=3)
+    assert torch.isfinite(trainer.callback_metrics["train/g_aux"])
+
+
+def test_twin_classifier_without_2k_logits_is_refused():
+    with pytest.raises(ValueError, match=r"model\.twin_classifier needs model\.discriminator\.aux_classifier=true"):
+        tiny_gan(discriminator=AuxMLPDiscriminator(), twin_classifier=True)
+
+
+def test_the_class_weight_moves_to_aux_weight_end_over_the_budget():
+    model = tiny_gan(discriminator=AuxMLPDiscriminator(), aux_weight=2.0, aux_weight_end=0.5)
+    fit(model, batches=6)
+    assert model.budget == 6 and model.class_loss_weight() == pytest.approx(0.5)  # after the last batch
+    model.batches_trained = 3
+    assert model.class_loss_weight() == pytest.approx(1.25)
+    assert tiny_gan(aux_weight=2.0).class_loss_weight() == 2.0  # no end: constant
+
+
 def small_dcgan_d(image_shape=(1, 28, 28), **kwargs):
     from condgan.networks import DCGANDiscriminator
 

@@ -11,8 +11,8 @@ from torch.optim.swa_utils import AveragedModel
 
 from condgan.gan.augment import DiffAugment
 from condgan.gan.losses import GANLoss
-from condgan.gan.lr_decay import DECAYS, budget_batches, lr_decay_schedulers
 from condgan.gan.penalties import DiscriminatorBatch, GeneratorBatch, Penalty
+from condgan.gan.schedules import DECAYS, budget_batches, lr_schedulers, ramp
 
 PROGRESS_BAR = ("train/g_loss", "train/d_loss")
 BATCHES_TRAINED = "condgan_batches_trained"  # checkpoint key: ConditionalGAN.batches_trained
@@ -74,11 +74,13 @@ class ConditionalGAN(L.LightningModule):
 
     Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``penalties`` (named
     ``condgan.gan.penalties.Penalty`` objects, each with its weight and interval: R1, WGAN-GP, bCR on D, mode
-    seeking on G), ``aux_weight`` (AC-GAN class loss, used when D returns logits;
-    ``aux_fake_push``: how hard an ADC-GAN head pushes G's fakes from "a fake of k", 1 ADC-GAN's, 0 AC-GAN's),
+    seeking on G), ``aux_weight`` (AC-GAN class loss, used when D returns logits; ``aux_weight_end``: moved
+    linearly to this weight over the budget; ``aux_fake_push``: how hard an ADC-GAN head pushes G's fakes from
+    "a fake of k", 1 ADC-GAN's, 0 AC-GAN's; ``twin_classifier``: the 2K logits read as TAC-GAN's two heads),
     ``ema_decay`` (an exponential moving average of G, used for sampling, validation and export; ``ema_warmup``
     sets its ramp, ``EMAWithWarmup``), ``augment`` (DiffAugment on everything D sees), ``lr_decay``
-    (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the fixed budget, ``condgan.gan.lr_decay``).
+    (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the fixed budget) and ``lr_warmup`` (both rise
+    from 0 over this many batches), ``condgan.gan.schedules``.
     Speed switches, off by default: ``channels_last`` (NHWC tensors for conv nets on GPU), ``compile``
     (``torch.compile`` of G and D in place, so checkpoint keys do not change).
     """
@@ -93,11 +95,14 @@ class ConditionalGAN(L.LightningModule):
         d_steps_per_g: int = 1,
         penalties: Mapping[str, Penalty] | None = None,
         aux_weight: float = 1.0,
+        aux_weight_end: float | None = None,
         aux_fake_push: float = 1.0,
+        twin_classifier: bool = False,
         ema_decay: float | None = None,
         ema_warmup: float = 10.0,
         augment: DiffAugment | None = None,
         lr_decay: str | None = None,
+        lr_warmup: int = 0,
         channels_last: bool = False,
         compile: bool = False,
     ):
@@ -106,7 +111,9 @@ class ConditionalGAN(L.LightningModule):
             raise ValueError(f"d_steps_per_g must be >= 1, got {d_steps_per_g}")
         if lr_decay is not None and lr_decay not in DECAYS:
             raise ValueError(f"model.lr_decay must be one of {', '.join(DECAYS)} or null, got {lr_decay!r}")
-        self.lr_decay = lr_decay
+        if not isinstance(lr_warmup, int) or lr_warmup < 0:
+            raise ValueError(f"model.lr_warmup must be a whole number of batches >= 0, got {lr_warmup!r}")
+        self.lr_decay, self.lr_warmup = lr_decay, lr_warmup
         self.automatic_optimization = False  # two optimizers, stepped by hand
         self.generator, self.discriminator, self.loss = generator, discriminator, loss
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
@@ -116,7 +123,13 @@ class ConditionalGAN(L.LightningModule):
             raise ValueError(f"model.ema_decay must be between 0 and 1 (e.g. 0.999) or null, got {ema_decay}")
         if not 0.0 <= aux_fake_push <= 1.0:
             raise ValueError(f"model.aux_fake_push must be between 0 (AC-GAN) and 1 (ADC-GAN), got {aux_fake_push}")
-        self.aux_fake_push = aux_fake_push
+        if twin_classifier and not getattr(discriminator, "aux_fake_classes", False):
+            raise ValueError(
+                "model.twin_classifier needs model.discriminator.aux_classifier=true and "
+                "model.discriminator.aux_fake_classes=true: its second K class logits are the twin head"
+            )
+        self.aux_fake_push, self.aux_weight_end, self.twin_classifier = aux_fake_push, aux_weight_end, twin_classifier
+        self.budget = 0  # training batches of the fit, known once the trainer has its data (configure_optimizers)
         self.augment, self.channels_last, self.compile_networks = augment, channels_last, compile
         self.generator_ema = None
         if ema_decay:
@@ -253,7 +266,7 @@ class ConditionalGAN(L.LightningModule):
         logs = {"train/d_loss": loss, "train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()}
         if real_logits is not None:
             logs["train/d_aux"] = self._class_loss_d(real_logits, fake_logits, labels)
-            loss = loss + self.aux_weight * logs["train/d_aux"]
+            loss = loss + self.class_loss_weight() * logs["train/d_aux"]
         batch = DiscriminatorBatch(self.score, real, fake, labels, d_real, d_fake)
         loss = self._add_penalties("discriminator", batch, loss, logs)
         return loss, {k: v.detach() for k, v in logs.items()}
@@ -279,23 +292,38 @@ class ConditionalGAN(L.LightningModule):
         logs = {"train/g_loss": loss}
         if logits is not None:
             logs["train/g_aux"] = self._class_loss_g(logits, labels)
-            loss = loss + self.aux_weight * logs["train/g_aux"]
+            loss = loss + self.class_loss_weight() * logs["train/g_aux"]
         loss = self._add_penalties("generator", GeneratorBatch(noise, fake, labels), loss, logs)
         return loss, {k: v.detach() for k, v in logs.items()}
 
+    def class_loss_weight(self) -> float:
+        """``aux_weight``, or on its way to ``aux_weight_end`` over the budget."""
+        if self.aux_weight_end is None:
+            return self.aux_weight
+        return ramp(self.aux_weight, self.aux_weight_end, self.batches_trained, self.budget)
+
     def _class_loss_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """D's class head on reals and fakes of ``labels``. AC-GAN (K logits): both named by their label.
-        ADC-GAN (2K logits): a fake of class k is class K + k, so the head tells them apart from reals."""
-        if real_logits.shape[1] == 2 * self.num_classes:
+        ADC-GAN (2K logits): a fake of class k is class K + k, so the head tells them apart from reals.
+        TAC-GAN (2K logits, ``twin_classifier``): the first K classify reals only, the twin K fakes only."""
+        k = self.num_classes
+        if real_logits.shape[1] == 2 * k and self.twin_classifier:
+            return (F.cross_entropy(real_logits[:, :k], labels) + F.cross_entropy(fake_logits[:, k:], labels)) / 2
+        if real_logits.shape[1] == 2 * k:
             return (F.cross_entropy(real_logits, labels) + F.cross_entropy(fake_logits, labels + self.num_classes)) / 2
         return (F.cross_entropy(real_logits, labels) + F.cross_entropy(fake_logits, labels)) / 2
 
     def _class_loss_g(self, fake_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """G's: look like a real k to D's class head. AC-GAN's pulls fakes to where k is easiest to name (class
         prototypes, low recall); ADC-GAN's also pushes them from "a fake of k", whose optimum matches the data.
-        ``aux_fake_push`` below 1 weakens the push: between the two, more label accuracy for less recall."""
-        if fake_logits.shape[1] == 2 * self.num_classes:
-            push = F.cross_entropy(fake_logits, labels + self.num_classes)
+        ``aux_fake_push`` below 1 weakens the push: between the two, more label accuracy for less recall.
+        TAC-GAN's (``twin_classifier``): be named k by the real head, and not by the twin trained on fakes."""
+        k = self.num_classes
+        if fake_logits.shape[1] == 2 * k and self.twin_classifier:
+            twin = F.cross_entropy(fake_logits[:, k:], labels)
+            return F.cross_entropy(fake_logits[:, :k], labels) - self.aux_fake_push * twin
+        if fake_logits.shape[1] == 2 * k:
+            push = F.cross_entropy(fake_logits, labels + k)
             return F.cross_entropy(fake_logits, labels) - self.aux_fake_push * push
         return F.cross_entropy(fake_logits, labels)
 
@@ -322,7 +350,10 @@ class ConditionalGAN(L.LightningModule):
     def configure_optimizers(self):
         # Order matters: training_step unpacks (opt_g, opt_d).
         optimizers = [self.optimizer_g(self.generator.parameters()), self.optimizer_d(self.discriminator.parameters())]
-        if self.lr_decay is None:
+        if self.lr_decay is not None:
+            self.budget = budget_batches(self.trainer, self.d_steps_per_g)
+        if self.aux_weight_end is not None:
+            self.budget = budget_batches(self.trainer, self.d_steps_per_g, needed_by="model.aux_weight_end")
+        if self.lr_decay is None and not self.lr_warmup:
             return optimizers
-        total = budget_batches(self.trainer, self.d_steps_per_g)
-        return optimizers, lr_decay_schedulers(optimizers, self.lr_decay, total)
+        return optimizers, lr_schedulers(optimizers, self.lr_decay, self.lr_warmup, self.budget)

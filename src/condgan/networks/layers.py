@@ -200,6 +200,7 @@ class ConditionalDiscriminator(nn.Module, ABC):
         if aux_fake_classes and not aux_classifier:
             raise ValueError("aux_fake_classes=true (ADC-GAN) needs aux_classifier=true: it widens the class head")
         self.num_classes, self.image_shape = num_classes, tuple(image_shape)
+        self.aux_fake_classes = aux_fake_classes  # 2K class logits (ADC-GAN's, or TAC-GAN's two heads)
         self.start, stages = resolution_stages(self.image_shape)
         self.label_planes = LabelPlanes(num_classes) if conditioning == "concat" else None
         in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)

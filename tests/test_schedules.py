@@ -1,11 +1,12 @@
-"""model.lr_decay: both learning rates fall to 0 over the fixed budget, and a resumed run continues the decay."""
+"""model.lr_decay and model.lr_warmup: both learning rates rise from 0 and fall to 0 over the fixed budget, and a
+resumed run continues where it was."""
 
 from types import SimpleNamespace
 
 import pytest
 
 from condgan.checkpoints.io import read_checkpoint
-from condgan.gan.lr_decay import budget_batches, decay_factor
+from condgan.gan.schedules import budget_batches, decay_factor, lr_factor, ramp
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
@@ -13,6 +14,13 @@ def test_the_factor_falls_from_one_to_zero(kind):
     factors = [decay_factor(kind, 10, batch) for batch in range(12)]
     assert factors[0] == 1 and factors[10] == factors[11] == pytest.approx(0, abs=1e-12)
     assert factors[5] == pytest.approx(0.5) and factors == sorted(factors, reverse=True)
+
+
+def test_warm_up_rises_linearly_then_hands_over_to_the_decay():
+    assert [lr_factor(None, 4, 0, batch) for batch in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert lr_factor("linear", 4, 10, 1) == pytest.approx(0.5 * 0.9)
+    assert lr_factor("linear", 0, 10, 5) == pytest.approx(0.5)  # no warm-up
+    assert [ramp(2.0, 0.5, batch, 6) for batch in (0, 3, 6, 9)] == [2.0, 1.25, 0.5, 0.5]
 
 
 def budget(max_epochs, max_steps, d_steps_per_g=1, batches=100):
@@ -51,6 +59,21 @@ def test_a_run_ends_at_zero_and_a_resumed_one_continues_the_decay(run_cli, tmp_p
     resumed = read_checkpoint(last)
     assert [s["last_epoch"] for s in resumed["lr_schedulers"]] == [16, 16]
     assert learning_rates(resumed) == pytest.approx([0.0, 0.0], abs=1e-12)
+
+
+def test_a_warm_up_starts_the_rates_low_and_resumes_where_it_was(run_cli, tmp_path):
+    first = run_cli("trainer.max_epochs=1", "test=false", "model.lr_warmup=32", run_dir=tmp_path / "warm")
+    last = first / "checkpoints" / "last.ckpt"
+    model = read_checkpoint(last)["hyper_parameters"]["model"]
+    lr_g, lr_d = model["optimizer_g"]["lr"], model["optimizer_d"]["lr"]
+    assert learning_rates(read_checkpoint(last)) == pytest.approx([lr_g * 9 / 32, lr_d * 9 / 32])  # 8 batches run
+    run_cli("trainer.max_epochs=2", "test=false", "model.lr_warmup=32", f"ckpt_path={last}", run_dir=first)
+    assert learning_rates(read_checkpoint(last)) == pytest.approx([lr_g * 17 / 32, lr_d * 17 / 32])
+
+
+def test_a_bad_warm_up_is_refused(run_cli):
+    with pytest.raises(SystemExit, match=r"model\.lr_warmup must be a whole number of batches >= 0, got -5"):
+        run_cli("trainer.max_epochs=1", "test=false", "model.lr_warmup=-5")
 
 
 def test_an_unknown_decay_is_refused(run_cli):
