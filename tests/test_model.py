@@ -22,11 +22,13 @@ from tests.helpers.tiny_gan import SHAPE, fit, tiny_gan
 
 
 class AuxMLPDiscriminator(MLPDiscriminator):
-    """An AC-GAN head on the MLP discriminator, for testing the model's handling of (scores, logits)."""
+    """A class head on the MLP discriminator, for testing the model's handling of (scores, logits): AC-GAN's K
+    logits, or with ``fake_classes`` the 2K of an ADC-GAN or TAC-GAN head."""
 
-    def __init__(self):
+    def __init__(self, fake_classes: bool = False):
         super().__init__(num_classes=10, image_shape=SHAPE, hidden=32)
-        self.classify = torch.nn.Linear(64, 10)
+        self.aux_fake_classes = fake_classes
+        self.classify = torch.nn.Linear(64, 20 if fake_classes else 10)
 
     def forward(self, images, labels):
         return super().forward(images, labels), self.classify(images.flatten(1))
@@ -294,30 +296,19 @@ def test_aux_fake_push_outside_zero_to_one_is_refused(push):
         tiny_gan(aux_fake_push=push)
 
 
-class AdcMLPDiscriminator(MLPDiscriminator):
-    """The MLP discriminator with 2K class logits, as an ADC-GAN or TAC-GAN head gives them."""
-
-    aux_fake_classes = True
-
-    def __init__(self):
-        super().__init__(num_classes=10, image_shape=SHAPE, hidden=32)
-        self.classify = torch.nn.Linear(64, 20)
-
-    def forward(self, images, labels):
-        return super().forward(images, labels), self.classify(images.flatten(1))
-
-
 def test_twin_classifier_reads_the_2k_logits_as_tac_gans_two_heads():
     """D: the first K logits name reals, the twin K name fakes, each a softmax of its own; G: be named k by the
     real head and not by the twin (weighted by aux_fake_push)."""
     cross_entropy = torch.nn.functional.cross_entropy
     labels, real, fake = torch.tensor([0, 3, 9]), torch.randn(3, 20), torch.randn(3, 20)
-    model = tiny_gan(discriminator=AdcMLPDiscriminator(), twin_classifier=True, aux_fake_push=0.5)
+    model = tiny_gan(discriminator=AuxMLPDiscriminator(fake_classes=True), twin_classifier=True, aux_fake_push=0.5)
     d_loss = (cross_entropy(real[:, :10], labels) + cross_entropy(fake[:, 10:], labels)) / 2
     assert torch.allclose(model._class_loss_d(real, fake, labels), d_loss)
     g_loss = cross_entropy(fake[:, :10], labels) - 0.5 * cross_entropy(fake[:, 10:], labels)
     assert torch.allclose(model._class_loss_g(fake, labels), g_loss)
-    assert not torch.allclose(tiny_gan(discriminator=AdcMLPDiscriminator())._class_loss_g(fake, labels), g_loss)
+    assert not torch.allclose(
+        tiny_gan(discriminator=AuxMLPDiscriminator(fake_classes=True))._class_loss_g(fake, labels), g_loss
+    )
     trainer = fit(model, batches=3)
     assert torch.isfinite(trainer.callback_metrics["train/g_aux"])
 
