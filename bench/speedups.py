@@ -13,6 +13,7 @@ them. Writes its section of docs/benchmarks.md.
 import argparse
 
 import torch
+from omegaconf import DictConfig
 
 from bench._report import write_section
 from bench.throughput import ROOT, compose_config, time_condgan
@@ -28,6 +29,13 @@ VARIANTS = {  # name → config overrides; each sets every switch, since the def
     "compile": [FP32, PLAIN, COMPILE],
     "compile + bf16-mixed + channels_last": [COMPILE, BF16, CHANNELS_LAST],
 }
+
+
+def variant_config(data_dir: str, accelerator: str, batch: int, name: str, overrides: list[str]) -> DictConfig:
+    """The config of one row. ``batch`` is the global batch: under DDP the datamodule loads a share per process."""
+    return compose_config(
+        data_dir, f"trainer.accelerator={accelerator}", f"datamodule.batch_size={batch}", *overrides, *VARIANTS[name]
+    )
 
 
 def main() -> None:
@@ -49,13 +57,7 @@ def main() -> None:
         baseline = None
         for name in args.variants:
             for processes in args.processes:
-                cfg = compose_config(
-                    args.data_dir,
-                    f"trainer.accelerator={args.accelerator}",
-                    f"datamodule.batch_size={batch // processes}",  # per process: the global batch stays `batch`
-                    *args.override,
-                    *VARIANTS[name],
-                )
+                cfg = variant_config(args.data_dir, args.accelerator, batch, name, args.override)
                 torch.manual_seed(0)
                 warmup_s, timed_s = time_condgan(cfg, args.warmup, args.steps, processes)
                 images_per_s = args.steps * batch / timed_s

@@ -115,8 +115,9 @@ class StepTimer(L.Callback):
 
 def time_condgan(cfg, warmup: int, steps: int, processes: int = 1) -> tuple[float, float]:
     """(warm-up s, timed s): wall time of `warmup` training steps of cfg's model and data, then of `steps` more, on
-    cfg.trainer.accelerator at cfg.trainer.precision; in `processes` DDP processes (ddp_spawn, each given
-    cfg's batch size and an equal share of the CPU threads, as trainer=ddp_cpu runs) when more than one."""
+    cfg.trainer.accelerator at cfg.trainer.precision; in `processes` DDP processes (ddp_spawn, each loading its
+    share of cfg's global batch size, with an equal share of the CPU threads, as trainer=ddp_cpu runs) when more
+    than one."""
     model = hydra.utils.instantiate(cfg.model)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     with tempfile.TemporaryDirectory() as tmp:

@@ -50,6 +50,21 @@ def test_every_speedup_variant_sets_every_switch_itself():
         assert ("channels_last" in name) == ("model.channels_last=true" in overrides), name
 
 
+def test_a_ddp_speedup_row_keeps_the_global_batch(tmp_path):
+    """images/s counts `--batch-size` images a step: under DDP each of the processes must load its share of that
+    global batch, not a share of a share."""
+    from types import SimpleNamespace
+
+    import hydra
+
+    from bench.speedups import variant_config
+
+    cfg = variant_config(str(tmp_path), "cpu", 64, "bf16-mixed + channels_last", [])
+    datamodule = hydra.utils.instantiate(cfg.datamodule)
+    datamodule.trainer = SimpleNamespace(world_size=2, current_epoch=0)
+    assert datamodule.batch_size_per_device * 2 == 64
+
+
 class ShadeGenerator(torch.nn.Module):
     """G whose image is its noise's first value everywhere: (B, Z) → (B, 1, 2, 2)."""
 
