@@ -307,7 +307,7 @@ class ConditionalGAN(L.LightningModule):
         ADC-GAN (2K logits): a fake of class k is class K + k, so the head tells them apart from reals.
         TAC-GAN (2K logits, ``twin_classifier``): the first K classify reals only, the twin K fakes only."""
         k = self.num_classes
-        if real_logits.shape[1] == 2 * k and self.twin_classifier:
+        if self.twin_classifier:  # the constructor made sure D gives 2K logits
             return (F.cross_entropy(real_logits[:, :k], labels) + F.cross_entropy(fake_logits[:, k:], labels)) / 2
         if real_logits.shape[1] == 2 * k:
             return (F.cross_entropy(real_logits, labels) + F.cross_entropy(fake_logits, labels + self.num_classes)) / 2
@@ -319,7 +319,7 @@ class ConditionalGAN(L.LightningModule):
         ``aux_fake_push`` below 1 weakens the push: between the two, more label accuracy for less recall.
         TAC-GAN's (``twin_classifier``): be named k by the real head, and not by the twin trained on fakes."""
         k = self.num_classes
-        if fake_logits.shape[1] == 2 * k and self.twin_classifier:
+        if self.twin_classifier:
             twin = F.cross_entropy(fake_logits[:, k:], labels)
             return F.cross_entropy(fake_logits[:, :k], labels) - self.aux_fake_push * twin
         if fake_logits.shape[1] == 2 * k:
@@ -350,10 +350,9 @@ class ConditionalGAN(L.LightningModule):
     def configure_optimizers(self):
         # Order matters: training_step unpacks (opt_g, opt_d).
         optimizers = [self.optimizer_g(self.generator.parameters()), self.optimizer_d(self.discriminator.parameters())]
-        if self.lr_decay is not None:
-            self.budget = budget_batches(self.trainer, self.d_steps_per_g)
-        if self.aux_weight_end is not None:
-            self.budget = budget_batches(self.trainer, self.d_steps_per_g, needed_by="model.aux_weight_end")
+        if self.lr_decay is not None or self.aux_weight_end is not None:
+            needed_by = "model.lr_decay" if self.lr_decay is not None else "model.aux_weight_end"
+            self.budget = budget_batches(self.trainer, self.d_steps_per_g, needed_by)
         if self.lr_decay is None and not self.lr_warmup:
             return optimizers
         return optimizers, lr_schedulers(optimizers, self.lr_decay, self.lr_warmup, self.budget)
