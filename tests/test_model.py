@@ -351,6 +351,7 @@ def test_one_discriminator_call_on_reals_and_fakes_where_that_changes_nothing():
     assert not tiny_gan(discriminator=small_dcgan_d(spectral_norm=True)).joint_real_fake_pass
     augmented = tiny_gan(discriminator=small_dcgan_d(spectral_norm=False), augment=DiffAugment("translation"))
     assert not augmented.joint_real_fake_pass
+    assert not tiny_gan(discriminator=small_dcgan_d(spectral_norm=False, minibatch_std=2)).joint_real_fake_pass
 
 
 @pytest.mark.parametrize(("joint", "calls_per_batch"), [(True, 2), (False, 3)])

@@ -14,7 +14,7 @@ from condgan.networks import (
     ResNetGenerator,
 )
 from condgan.networks.dcgan import upsampling_conv
-from condgan.networks.layers import ConditionalBatchNorm2d, projection, resolution_stages
+from condgan.networks.layers import ConditionalBatchNorm2d, MinibatchStd, projection, resolution_stages
 
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (1, 32, 32), (3, 32, 32), (3, 64, 64)])
@@ -178,3 +178,27 @@ def test_resize_upsampling_draws_a_flat_input_flat_where_transposed_convolutions
     assert torch.allclose(checked, checked.roll((2, 2), dims=(1, 2)))  # the pattern repeats every 2 pixels
     with pytest.raises(ValueError, match="upsample='bilinear' is not supported: choose one of transposed, resize"):
         upsampling_conv(4, 2, "bilinear")
+
+
+def test_minibatch_std_appends_each_groups_spread():
+    h = torch.tensor([[0.0, 0.0], [2.0, 4.0], [1.0, 1.0], [1.0, 1.0], [5.0, 5.0], [5.0, 5.0]])
+    out = MinibatchStd(group_size=2)(h)  # groups of consecutive pairs
+    assert out.shape == (6, 3) and torch.equal(out[:, :2], h)
+    assert torch.allclose(out[:, 2], torch.tensor([1.5, 1.5, 0.0, 0.0, 0.0, 0.0]), atol=1e-3)  # std (1, 2) → 1.5
+    odd = MinibatchStd(group_size=4)(torch.randn(6, 2))  # 4 does not divide 6: groups of 3
+    assert odd[0, 2] == odd[2, 2] and odd[3, 2] == odd[5, 2]
+    with pytest.raises(ValueError, match="minibatch_std=1 is not a group size"):
+        MinibatchStd(group_size=1)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_minibatch_std_lets_the_discriminator_tell_copies_from_a_varied_batch(family):
+    torch.manual_seed(0)
+    _, d = make_pair(family, (3, 32, 32), spectral_norm=False, minibatch_std=4)
+    _, plain = make_pair(family, (3, 32, 32), spectral_norm=False)
+    labels = torch.zeros(4, dtype=torch.long)
+    varied = torch.randn(4, 3, 32, 32)
+    copies = varied[:1].expand(4, -1, -1, -1)
+    assert d(varied, labels).shape == (4,)
+    assert not torch.allclose(d(varied, labels)[0], d(copies, labels)[0])  # image 0 alike, its batch not
+    assert torch.allclose(plain(varied, labels)[0], plain(copies, labels)[0])  # without: scored alone

@@ -34,9 +34,13 @@ BATCH_OR_RANDOM_LAYERS = (
 
 def scores_each_image_alone(net: nn.Module) -> bool:
     """True when ``net``'s output for an image does not depend on what else is in its batch or on random draws
-    (no BatchNorm, no dropout, no parametrization such as spectral norm, whose power iteration steps once per
-    call): then one call on two batches stacked gives the same outputs as two calls."""
-    return not any(isinstance(m, BATCH_OR_RANDOM_LAYERS) or parametrize.is_parametrized(m) for m in net.modules())
+    (no BatchNorm, no dropout, no layer marked ``mixes_batch`` such as minibatch standard deviation, no
+    parametrization such as spectral norm, whose power iteration steps once per call): then one call on two
+    batches stacked gives the same outputs as two calls."""
+    return not any(
+        isinstance(m, BATCH_OR_RANDOM_LAYERS) or getattr(m, "mixes_batch", False) or parametrize.is_parametrized(m)
+        for m in net.modules()
+    )
 
 
 class EMAWithWarmup:

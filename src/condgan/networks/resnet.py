@@ -113,9 +113,17 @@ class ResNetDiscriminator(ConditionalDiscriminator):
         spectral_norm: bool = True,
         aux_classifier: bool = False,
         aux_fake_classes: bool = False,
+        minibatch_std: int = 0,
     ):
         super().__init__(
-            num_classes, image_shape, base_channels, conditioning, spectral_norm, aux_classifier, aux_fake_classes
+            num_classes,
+            image_shape,
+            base_channels,
+            conditioning,
+            spectral_norm,
+            aux_classifier,
+            aux_fake_classes,
+            minibatch_std,
         )
 
     def build_body(self, spectral_norm: bool) -> int:
