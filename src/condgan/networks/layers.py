@@ -213,12 +213,12 @@ class ConditionalDiscriminator(nn.Module, ABC):
 
     def __init__(
         self,
-        num_classes: int,
-        image_shape: tuple[int, int, int],
-        base_channels: int,
-        conditioning: str,
-        spectral_norm: bool,
-        aux_classifier: bool,
+        num_classes: int = 10,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        base_channels: int = 64,
+        conditioning: str = "projection",
+        spectral_norm: bool = True,
+        aux_classifier: bool = False,
         aux_fake_classes: bool = False,
         minibatch_std: int = 0,
     ):

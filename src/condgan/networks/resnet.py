@@ -104,28 +104,6 @@ class ResNetDiscriminator(ConditionalDiscriminator):
     extra input channels.
     """
 
-    def __init__(
-        self,
-        num_classes: int = 10,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        base_channels: int = 64,
-        conditioning: str = "projection",
-        spectral_norm: bool = True,
-        aux_classifier: bool = False,
-        aux_fake_classes: bool = False,
-        minibatch_std: int = 0,
-    ):
-        super().__init__(
-            num_classes,
-            image_shape,
-            base_channels,
-            conditioning,
-            spectral_norm,
-            aux_classifier,
-            aux_fake_classes,
-            minibatch_std,
-        )
-
     def build_body(self, spectral_norm: bool) -> int:
         w = self.widths
         self.blocks = nn.Sequential(
