@@ -31,6 +31,11 @@ def test_default_trains_under_bf16_autocast_with_channels_last(run_cli):
     assert (run_dir / "samples" / "epoch_000.png").is_file()
 
 
+def test_a_minibatch_std_group_of_one_is_refused(run_cli):
+    with pytest.raises(SystemExit, match=r"minibatch_std=1 is not a group size: pass 2 or more, or 0"):
+        run_cli("trainer.max_epochs=1", "test=false", "model.discriminator.minibatch_std=1")
+
+
 def test_assignment_command_leaves_a_complete_run_folder(run_cli):
     run_dir = run_cli("experiment=train_mnist_gan.yaml", "trainer.max_epochs=1", "trainer.gpus=0")
     for name in ("config.yaml", "checkpoints/last.ckpt", "samples/epoch_000.png", "loss_curves.png", "csv/metrics.csv"):
