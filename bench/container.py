@@ -44,11 +44,10 @@ def main() -> None:
     if os.geteuid() != 0 or container.missing_tools():
         raise SystemExit(f"needs root and {', '.join(container.TOOLS)}: apt-get install podman mmdebstrap")
 
-    base = container.import_base(container.base_tarball(ROOT / ".cache" / "container"))
-    container.build_image(ROOT, base, IMAGE)
-    base_mb, image_mb = (container.image_size(image) / 1e6 for image in (base, IMAGE))
-    load = load_note()
-    with tempfile.TemporaryDirectory() as tmp:
+    cache = ROOT / ".cache" / "container"
+    with container.serving_image(ROOT, cache, IMAGE) as images, tempfile.TemporaryDirectory() as tmp:
+        base_mb, image_mb = (container.image_size(images[name]) / 1e6 for name in ("base", "serve"))
+        load = load_note()
         folder = Path(tmp)
         folder.chmod(0o755)
         models = model_folder(args.ckpt, folder)

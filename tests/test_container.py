@@ -7,6 +7,7 @@ mmdebstrap, and a few minutes the first time (the Debian base tarball is then ca
 import io
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,13 +25,15 @@ pytestmark = pytest.mark.container
 
 
 @pytest.fixture(scope="module")
-def images() -> dict[str, str]:
+def images() -> Iterator[dict[str, str]]:
     """{"base": the imported Debian base, "serve": the image built on it from ./Dockerfile}."""
     present = os.geteuid() == 0 and not container.missing_tools()
     skip_without(present, f"needs root and {', '.join(container.TOOLS)}: apt-get install podman mmdebstrap")
-    base = container.import_base(container.base_tarball(CACHE))
-    container.build_image(ROOT, base, IMAGE)
-    return {"base": base, "serve": IMAGE}
+    before = container.image_ids()
+    with container.serving_image(ROOT, CACHE, IMAGE) as images:
+        yield images
+    left = container.image_ids() - before
+    assert not left, f"the build left {len(left)} images behind"  # CI's disk would fill, run after run
 
 
 @pytest.fixture
