@@ -67,25 +67,19 @@ def base_tarball(cache_dir: Path) -> Path:
     return tarball
 
 
-def image_exists(image: str) -> bool:
-    return subprocess.run(["podman", "image", "exists", image]).returncode == 0
-
-
 def image_ids() -> set[str]:
     """Every local image, intermediate build layers included."""
     return set(run("podman", "images", "--all", "--quiet", "--no-trunc").split())
 
 
-def base_tag(tarball: Path) -> str:
-    """The tag of the tarball's image; it changes with the tarball, so a rebuilt tarball is imported again."""
-    return f"localhost/condgan-base:{DEBIAN_SUITE}-{tarball.stat().st_mtime_ns:x}"
-
-
-def import_base(tarball: Path) -> str:
-    tag = base_tag(tarball)
-    if not image_exists(tag):
-        run("podman", "import", str(tarball), tag)
-    return tag
+def import_base(tarball: Path) -> tuple[str, bool]:
+    """(the tarball's image tag, whether it was imported now). The tag changes with the tarball, so a rebuilt
+    tarball is imported again."""
+    tag = f"localhost/condgan-base:{DEBIAN_SUITE}-{tarball.stat().st_mtime_ns:x}"
+    if subprocess.run(["podman", "image", "exists", tag]).returncode == 0:
+        return tag, False
+    run("podman", "import", str(tarball), tag)
+    return tag, True
 
 
 def build_image(context: Path, base: str, tag: str, target: str | None = None) -> None:
@@ -119,9 +113,7 @@ def serving_image(context: Path, cache_dir: Path, tag: str) -> Iterator[dict[str
     replaces untagged: kept, a CI machine would gain about 700 MB of images a run until its disk fills.
     Removing the built image removes its untagged build layers with it; a base imported here goes too.
     """
-    tarball = base_tarball(cache_dir)
-    imported = not image_exists(base_tag(tarball))
-    base = import_base(tarball)
+    base, imported = import_base(base_tarball(cache_dir))
     made = [tag, *([base] if imported else [])]
     try:
         build_image(context, base, tag)
