@@ -148,6 +148,21 @@ def test_a_batch_is_its_images_stacked() -> None:
     assert batch_images.dtype == torch.float32 and (batch_images[0] == images[13].float() / 127.5 - 1).all()
 
 
+def test_mirror_flips_about_half_the_images_left_right() -> None:
+    """``mirror``: each image comes back as itself or its left-right flip, both often, labels untouched."""
+    images = torch.randint(0, 256, (400, 3, 4, 4), dtype=torch.uint8)
+    torch.manual_seed(0)
+    batch, labels = InMemoryImages(images, torch.arange(400), mirror=True).__getitems__(list(range(400)))
+    as_is = (batch == images.float() / 127.5 - 1).flatten(1).all(1)
+    flipped = (batch == images.flip(-1).float() / 127.5 - 1).flatten(1).all(1)
+    assert torch.all(as_is | flipped) and torch.equal(labels, torch.arange(400))
+    assert 150 < int(flipped.sum()) < 250 and 150 < int(as_is.sum()) < 250
+    image, _ = InMemoryImages(images, torch.arange(400), mirror=True)[7]
+    assert torch.equal(image, batch[7]) or torch.equal(image, images[7].flip(-1).float() / 127.5 - 1)
+    unmirrored, _ = InMemoryImages(images, torch.arange(400)).__getitems__(list(range(400)))
+    assert torch.equal(unmirrored, images.float() / 127.5 - 1)
+
+
 def test_datamodule_resize(tiny_mnist: Path) -> None:
     dm = IdxDataModule(data_dir=str(tiny_mnist), image_size=32, batch_size=4, val_size=4, try_download=False)
     dm.setup("fit")

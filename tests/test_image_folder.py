@@ -237,6 +237,13 @@ def test_image_folder_resizes_crops_and_labels(tiny_folder: Path) -> None:
     assert images.shape == (2, 3, 32, 32) and images.dtype == torch.float32 and labels.dtype == torch.int64
 
 
+def test_image_folder_mirror_flips_training_images_only(tiny_folder: Path) -> None:
+    dm = ImageFolderDataModule(str(tiny_folder), num_classes=3, test_size=2, val_size=2, batch_size=2, mirror=True)
+    dm.setup("fit")
+    assert dm.train_set.mirror and not dm.val_set.mirror and not dm.test_set.mirror
+    assert not ImageFolderDataModule(str(tiny_folder), num_classes=3, test_size=2).mirror  # off by default
+
+
 def test_image_folder_grayscale_64px_and_fraction_split(tiny_folder: Path) -> None:
     dm = ImageFolderDataModule(str(tiny_folder), image_size=64, channels=1, test_size=0.25, val_size=0)
     dm.setup("fit")

@@ -151,11 +151,12 @@ class ImageFolderDataModule(InMemoryDataModule):
         pin_memory: bool = False,
         split_seed: int = 42,
         dataset: str | None = None,
+        mirror: bool = False,
     ) -> None:
         super().__init__(
             data_dir=data_dir, image_size=image_size, channels=channels, class_names=None, num_classes=num_classes,
             batch_size=batch_size, val_size=val_size, num_workers=num_workers, pin_memory=pin_memory,
-            split_seed=split_seed,
+            split_seed=split_seed, mirror=mirror,
         )
         if test_dir is None and (test_size <= 0 or (isinstance(test_size, float) and test_size >= 1)):
             raise ValueError(
