@@ -9,10 +9,13 @@ from condgan.gan.losses import HingeLoss
 from condgan.gan.penalties import (
     R1,
     Consistency,
+    DiscriminatorBatch,
     GradientPenalty,
+    LeCam,
     ModeSeeking,
     consistency_penalty,
     gradient_penalty,
+    lecam_penalty,
     mode_seeking_loss,
     r1_penalty,
     same_label_partners,
@@ -122,6 +125,9 @@ def test_penalties_come_from_their_config_group(tmp_path):
     assert isinstance(gp, GradientPenalty) and (gp.weight, gp.every) == (5, 1)
     (r1,) = hydra.utils.instantiate(compose_config(output_dir=tmp_path).model).penalties  # the default's
     assert isinstance(r1, R1) and r1.weight == 0.01
+    cfg = compose_config("model=dcgan", "+penalty@model.penalties.lecam=lecam", output_dir=tmp_path)
+    (lecam,) = hydra.utils.instantiate(cfg.model).penalties
+    assert isinstance(lecam, LeCam) and (lecam.weight, lecam.decay, lecam.network) == (0.01, 0.99, "discriminator")
 
 
 class RecordingMLPDiscriminator(MLPDiscriminator):
@@ -169,6 +175,44 @@ def test_consistency_penalty_is_zero_only_for_a_critic_blind_to_shifts():
     where_critic = lambda x, y: (x * w).flatten(1).sum(1)  # weighs each pixel position differently
     penalty = consistency_penalty(where_critic, images, labels, where_critic(images, labels))
     assert penalty.item() > 1.0
+
+
+def test_lecam_penalty_is_zero_only_while_d_keeps_inside_its_anchors():
+    d_real, d_fake = torch.tensor([0.5, 1.0]), torch.tensor([-0.5, 0.0])
+    # reals at or below the fakes' anchor 1, fakes at or above the reals' anchor -1
+    assert lecam_penalty(d_real, d_fake, torch.tensor(-1.0), torch.tensor(1.0)).item() == 0
+    # reals above the fakes' anchor 0 by 0.5 and 1; fakes below the reals' anchor 1 by 1.5 and 1
+    assert lecam_penalty(d_real, d_fake, torch.tensor(1.0), torch.tensor(0.0)).item() == pytest.approx(
+        (0.25 + 1) / 2 + (2.25 + 1) / 2
+    )
+    scores = d_real.clone().requires_grad_(True)
+    lecam_penalty(scores, d_fake, torch.tensor(1.0), torch.tensor(0.0)).backward()
+    assert (scores.grad > 0).all()  # descending it lowers D's scores of reals towards the fakes'
+
+
+def test_lecam_anchors_are_moving_averages_that_a_checkpoint_carries():
+    batch = lambda real, fake: DiscriminatorBatch(None, None, None, None, torch.tensor(real), torch.tensor(fake))
+    lecam = LeCam(weight=0.3, decay=0.9)
+    assert lecam(batch([2.0, 4.0], [-1.0, -3.0])).item() == pytest.approx(
+        lecam_penalty(torch.tensor([2.0, 4.0]), torch.tensor([-1.0, -3.0]), torch.tensor(3.0), torch.tensor(-2.0))
+    )  # the first batch's means start the anchors
+    lecam(batch([13.0], [8.0]))
+    assert lecam.state_dict() == pytest.approx({"anchor_real": 0.9 * 3 + 0.1 * 13, "anchor_fake": 0.9 * -2 + 0.1 * 8})
+
+    model = tiny_gan(penalties={"lecam": LeCam(weight=0.3)})
+    fit(model, batches=3)
+    saved: dict = {}
+    model.on_save_checkpoint(saved)
+    resumed = tiny_gan(penalties={"lecam": LeCam(weight=0.3)})
+    resumed.on_load_checkpoint(saved)
+    assert resumed.penalties[0].state_dict() == model.penalties[0].state_dict() != {}
+    fresh = tiny_gan(penalties={"lecam": LeCam(weight=0.3)})
+    fresh.on_load_checkpoint({})  # a checkpoint from before LeCam: the anchors start afresh
+    assert fresh.penalties[0].anchors is None
+    with pytest.raises(ValueError, match="LeCam's saved state must be two numbers"):
+        LeCam(weight=0.3).load_state_dict({"anchor_real": "os.system", "anchor_fake": 0.0})
+    with pytest.raises(ValueError, match="LeCam's decay must be >= 0 and < 1"):
+        LeCam(weight=0.3, decay=1.0)
 
 
 def test_same_label_partners_pair_each_image_with_another_of_its_label():

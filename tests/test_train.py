@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from condgan.checkpoints.io import read_checkpoint
-from condgan.gan.model import BATCHES_TRAINED
+from condgan.gan.model import BATCHES_TRAINED, PENALTY_STATE
 from condgan.training.csv_logger import read_metrics
 from tests.helpers import CONFIG_DIR, cli_args, compose_config, kill_when
 
@@ -125,11 +125,13 @@ def test_train_losses_are_logged_on_lightnings_logging_steps_across_a_mid_epoch_
     run_dir, timed = tmp_path / "run", tmp_path / "run" / "timed"
     # 8 batches an epoch; stop in epoch 0 after 5 batches (2 optimizer steps each), with a checkpoint every batch.
     every = ("trainer.log_every_n_steps=3", "test=false", f"callbacks.timed_checkpoint.dirpath={timed}")
+    every += ("+penalty@model.penalties.lecam=lecam",)  # a penalty with state: its checkpoints carry it
     run_cli(*every, "+trainer.max_steps=10", "callbacks.timed_checkpoint.every_n_minutes=1e-9", run_dir=run_dir)
     assert train_rows_steps(run_dir) == [2]
     for ckpt in (read_checkpoint(timed / "last.ckpt"), read_checkpoint(run_dir / "checkpoints" / "last.ckpt")):
         # condgan's count, and Lightning's, which resumes checkpoints written before condgan kept its own
         assert ckpt[BATCHES_TRAINED] == 5 == lightning_batches_processed(ckpt)
+        assert set(ckpt[PENALTY_STATE]["lecam"]) == {"anchor_real", "anchor_fake"}
     run_cli(*every, "trainer.max_epochs=2", f"ckpt_path={timed / 'last.ckpt'}", run_dir=run_dir)
     assert train_rows_steps(run_dir) == [step for step in range(16) if (step + 1) % 3 == 0]
 

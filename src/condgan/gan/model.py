@@ -16,6 +16,7 @@ from condgan.gan.schedules import DECAYS, budget_batches, lr_schedulers, ramp
 
 PROGRESS_BAR = ("train/g_loss", "train/d_loss")
 BATCHES_TRAINED = "condgan_batches_trained"  # checkpoint key: ConditionalGAN.batches_trained
+PENALTY_STATE = "condgan_penalty_state"  # checkpoint key: {penalty name: its state}, for penalties that keep one
 OptimizerFactory = Callable[..., torch.optim.Optimizer]  # e.g. functools.partial(torch.optim.Adam, lr=2e-4)
 # Layers whose output for one image depends on the rest of its batch or on random draws
 BATCH_OR_RANDOM_LAYERS = (
@@ -77,7 +78,7 @@ class ConditionalGAN(L.LightningModule):
     ``discriminator(images, labels) -> scores (B,)``, or ``(scores, class_logits (B, K))`` for AC-GAN heads.
 
     Tricks, all off by default: ``d_steps_per_g`` (n_critic: D steps per G step), ``penalties`` (named
-    ``condgan.gan.penalties.Penalty`` objects, each with its weight and interval: R1, WGAN-GP, bCR on D, mode
+    ``condgan.gan.penalties.Penalty`` objects, each with its weight and interval: R1, WGAN-GP, bCR, LeCam on D, mode
     seeking on G), ``aux_weight`` (AC-GAN class loss, used when D returns logits; ``aux_weight_end``: moved
     linearly to this weight over the budget; ``aux_fake_push``: how hard an ADC-GAN head pushes G's fakes from
     "a fake of k", 1 ADC-GAN's, 0 AC-GAN's; ``twin_classifier``: the 2K logits read as TAC-GAN's two heads),
@@ -252,6 +253,7 @@ class ConditionalGAN(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[BATCHES_TRAINED] = self.batches_trained
+        checkpoint[PENALTY_STATE] = {p.name: p.state_dict() for p in self.penalties if hasattr(p, "state_dict")}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """A resumed run logs on the same steps as the run it continues (its loggers continue their files)."""
@@ -261,6 +263,10 @@ class ConditionalGAN(L.LightningModule):
             loops = checkpoint.get("loops") or {}
             progress = loops.get("fit_loop", {}).get("epoch_loop.batch_progress", {})
             self.batches_trained = progress.get("total", {}).get("processed", 0)
+        saved = checkpoint.get(PENALTY_STATE) or {}
+        for penalty in self.penalties:  # a penalty the saved run did not have starts afresh
+            if hasattr(penalty, "load_state_dict") and penalty.name in saved:
+                penalty.load_state_dict(saved[penalty.name])
 
     def _discriminator_loss(
         self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor

@@ -1,11 +1,13 @@
 """Penalties: D's gradient and consistency penalties, on ``score(images, labels) -> (B,)`` as D is called in
-training, and G's mode-seeking term; each as a function, and as a ``Penalty`` object that holds its weight and
-interval (``model.penalties``, config group ``penalty``), as StyleGAN2's loss holds ``r1_gamma``."""
+training, D's LeCam term on its scores, and G's mode-seeking term; each as a function, and as a ``Penalty`` object
+that holds its weight and interval (``model.penalties``, config group ``penalty``), as StyleGAN2's loss holds
+``r1_gamma``."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from condgan.gan.augment import random_shifts
 
@@ -39,6 +41,15 @@ def consistency_penalty(
     shift = images.shape[-1] // 8
     shifted = random_shifts(images.detach(), shift, shift, fill=None)
     return (score(shifted, labels) - scores).pow(2).mean()
+
+
+def lecam_penalty(
+    d_real: torch.Tensor, d_fake: torch.Tensor, anchor_real: torch.Tensor, anchor_fake: torch.Tensor
+) -> torch.Tensor:
+    """LeCam (Tseng et al. 2021): E[relu(D(x) − α_fake)²] + E[relu(α_real − D(G(z)))²], the anchors α moving
+    averages of D's mean scores. D may not push a real's score above where fakes sit on average (nor a fake's
+    below the reals'), so it cannot widen the gap by memorising a small training set."""
+    return F.relu(d_real - anchor_fake).pow(2).mean() + F.relu(anchor_real - d_fake).pow(2).mean()
 
 
 def same_label_partners(labels: torch.Tensor) -> torch.Tensor:
@@ -148,6 +159,46 @@ class Consistency(Penalty):
     def __call__(self, batch: DiscriminatorBatch) -> torch.Tensor:
         real = consistency_penalty(batch.score, batch.real, batch.labels, batch.d_real)
         return real + consistency_penalty(batch.score, batch.fake, batch.labels, batch.d_fake)
+
+
+class LeCam(Penalty):
+    """LeCam on D (0.3 in Tseng et al. for BigGAN on CIFAR): ``weight`` × ``lecam_penalty`` against anchors that
+    move by ``decay`` per batch it is due, starting at the first batch's mean scores. The anchors are state: the
+    model saves them in its checkpoints (``state_dict``), so a resumed run continues them."""
+
+    name, network = "lecam", "discriminator"
+
+    def __init__(self, weight: float, decay: float = 0.99, every: int = 1):
+        super().__init__(weight, every)
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"a LeCam's decay must be >= 0 and < 1 (e.g. 0.99), got {decay}")
+        self.decay = decay
+        self.anchors: torch.Tensor | None = None  # (2,): D's mean scores of reals and of fakes, averaged
+
+    def __call__(self, batch: DiscriminatorBatch) -> torch.Tensor:
+        d_real, d_fake = batch.d_real.float(), batch.d_fake.float()
+        means = torch.stack([d_real.mean(), d_fake.mean()]).detach()  # on D's device: no sync with the host
+        if self.anchors is None:
+            self.anchors = means
+        else:
+            self.anchors = torch.lerp(means, self.anchors.to(means.device), self.decay)
+        return lecam_penalty(d_real, d_fake, self.anchors[0], self.anchors[1])
+
+    def state_dict(self) -> dict[str, float]:
+        if self.anchors is None:
+            return {}
+        real, fake = self.anchors.tolist()
+        return {"anchor_real": real, "anchor_fake": fake}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Plain numbers only (a checkpoint is data): anything else is refused in one line."""
+        if not state:
+            self.anchors = None
+            return
+        values = [state.get("anchor_real"), state.get("anchor_fake")]
+        if set(state) != {"anchor_real", "anchor_fake"} or not all(isinstance(v, float) for v in values):
+            raise ValueError(f"a LeCam's saved state must be two numbers, anchor_real and anchor_fake; got {state!r}")
+        self.anchors = torch.tensor(values)
 
 
 class ModeSeeking(Penalty):
