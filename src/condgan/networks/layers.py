@@ -3,7 +3,6 @@
 from abc import ABC, abstractmethod
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -151,40 +150,28 @@ def projection(features: torch.Tensor, labels: torch.Tensor, embed: nn.Embedding
 
 
 class MinibatchStd(nn.Module):
-    """How much a batch varies, as more features (ProGAN, Karras et al. 2018): features (B, F) → (B, F + 1|2).
+    """How much a batch varies, as one more feature (ProGAN, Karras et al. 2018): features (B, F) → (B, F + 1).
 
     Consecutive groups of ``group_size`` samples (the largest divisor of B up to it) each get their features'
     standard deviation over the group, averaged over F: a batch of near-copies stands out to D, so G is pushed
-    to vary. With ``num_classes`` (``by_label``) a second feature is the spread among samples of the same label
-    in the group, pooled over its labels: labels alone make a group vary, so the first feature misses a G that
-    draws one image per label. Samples are no longer scored alone, so D must see reals and fakes in separate
-    batches.
+    to vary. Samples are no longer scored alone, so D must see reals and fakes in separate batches.
     """
 
     mixes_batch = True  # ConditionalGAN then calls D on reals and on fakes apart, never on the two stacked
 
-    def __init__(self, group_size: int, num_classes: int = 0):
+    def __init__(self, group_size: int):
         super().__init__()
         if group_size < 2:
             raise ValueError(f"minibatch_std={group_size} is not a group size: pass 2 or more, or 0 to switch it off.")
-        self.group_size, self.num_classes = group_size, num_classes
-        self.extra_features = 2 if num_classes else 1
+        self.group_size = group_size
 
-    def forward(self, h: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
         b, f = h.shape
         g = max(d for d in range(1, min(self.group_size, b) + 1) if b % d == 0)
         groups = h.float().reshape(b // g, g, f)  # float: a variance in bf16 loses the small differences
         spread = groups - groups.mean(dim=1, keepdim=True)  # written out: var()'s backward is ~5x slower on CPU
-        stds = [(spread.square().mean(dim=1) + 1e-8).sqrt().mean(dim=1)]  # (B/g,): ProGAN's, the whole group's
-        if self.num_classes:
-            member = F.one_hot(labels.reshape(b // g, g), self.num_classes).float()  # (B/g, g, K)
-            counts = member.sum(dim=1)  # (B/g, K)
-            label_means = member.transpose(1, 2) @ groups / counts.clamp(min=1).unsqueeze(2)  # (B/g, K, F)
-            within = groups - member @ label_means  # each sample less its label's mean in the group
-            dof = (g - (counts > 0).sum(dim=1, keepdim=True)).clamp(min=1)  # (B/g, 1): images less labels
-            stds.append((within.square().sum(dim=1) / dof + 1e-8).sqrt().mean(dim=1))  # ~0 where no label repeats
-        extra = torch.stack(stds, dim=1).repeat_interleave(g, dim=0)  # (B, 1|2)
-        return torch.cat([h, extra.to(h.dtype)], dim=1)
+        std = (spread.square().mean(dim=1) + 1e-8).sqrt().mean(dim=1)  # (B/g,)
+        return torch.cat([h, std.repeat_interleave(g).unsqueeze(1).to(h.dtype)], dim=1)  # (B, F + 1)
 
 
 class DiscriminatorHead(nn.Module):
@@ -234,7 +221,6 @@ class ConditionalDiscriminator(nn.Module, ABC):
         aux_classifier: bool = False,
         aux_fake_classes: bool = False,
         minibatch_std: int = 0,
-        minibatch_std_by_label: bool = False,
     ):
         super().__init__()
         check_choice("conditioning", conditioning, ("projection", "concat"))
@@ -247,12 +233,9 @@ class ConditionalDiscriminator(nn.Module, ABC):
         in_channels = self.image_shape[0] + (num_classes if self.label_planes is not None else 0)
         self.widths = [in_channels] + [base_channels * 2**i for i in range(stages)]  # 28 px: [C(+K), b, 2b]
         features = self.build_body(spectral_norm)
-        if minibatch_std_by_label and not minibatch_std:
-            raise ValueError("minibatch_std_by_label=true needs minibatch_std >= 2: it measures within those groups")
-        by_label = num_classes if minibatch_std_by_label else 0
-        self.minibatch_std = MinibatchStd(minibatch_std, by_label) if minibatch_std else None
+        self.minibatch_std = MinibatchStd(minibatch_std) if minibatch_std else None
         self.head = DiscriminatorHead(
-            features + (self.minibatch_std.extra_features if self.minibatch_std is not None else 0),
+            features + (1 if self.minibatch_std is not None else 0),
             num_classes,
             use_projection=conditioning == "projection",
             sn=spectral_norm,
@@ -272,5 +255,5 @@ class ConditionalDiscriminator(nn.Module, ABC):
         x = images if self.label_planes is None else self.label_planes(images, labels)
         h = self.features(x)  # (B, F)
         if self.minibatch_std is not None:
-            h = self.minibatch_std(h, labels)  # (B, F + 1|2)
+            h = self.minibatch_std(h)  # (B, F + 1)
         return self.head(h, labels)  # scores (B,) [, class logits (B, K)]
