@@ -3,7 +3,8 @@
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import DOCS, ROOT
+
 DOC_MENTION = re.compile(r"\bdocs/[\w-]+\.md\b")
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")  # [text](target)
 
@@ -25,7 +26,7 @@ def test_docs_named_in_code_configs_and_docs_exist():
 
 def test_relative_markdown_links_resolve():
     broken = []
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for path in DOCS:
         for target in MD_LINK.findall(path.read_text(encoding="utf-8")):
             if re.match(r"[a-z]+:", target) or target.startswith("#"):
                 continue  # a URL, or an anchor in the same page

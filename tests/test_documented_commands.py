@@ -21,12 +21,11 @@ import pytest
 from condgan.data.emoji_font import EMOJI_LIST_PATH, FONT_PATH
 from condgan.data.emoji_font import PACKAGES as EMOJI_PACKAGES
 from condgan.data.emoji_npm import NPM_SETS
-from tests.helpers import ROOT, run_child, skip_without
+from tests.helpers import DOCS, ROOT, run_child, skip_without
 from tests.helpers.local_server import free_loopback_port, wait_until_healthy
 
 pytestmark = pytest.mark.e2e
 
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SUBCOMMANDS = ("train", "generate", "eval", "export", "report", "serve", "data")
 ENTRY_POINTS = ("condgan", "condgan-serve", "torchrun", "srun")  # and `python run.py`, `python -m condgan`
 STORAGE_IN_DOCS = "hydra.sweeper.storage=postgresql://condgan:secret@db.example.org:5432/sweeps"  # docs/scaling.md

@@ -20,6 +20,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "src" / "condgan" / "configs"
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]  # what a user reads
 
 TINY_OVERRIDES = (
     "datamodule.image_size=28",  # the default experiment's 32 px would only resize the tiny data
