@@ -277,13 +277,9 @@ class ConditionalGAN(L.LightningModule):
         if real_logits is not None:
             logs["train/d_aux"] = self._class_loss_d(real_logits, fake_logits, labels)
             loss = loss + self.class_loss_weight() * logs["train/d_aux"]
-        batch = DiscriminatorBatch(self.score, real, fake, labels, d_real, d_fake, self._reconstruction_error)
+        batch = DiscriminatorBatch(self.score, real, fake, labels, d_real, d_fake)
         loss = self._add_penalties("discriminator", batch, loss, logs)
         return loss, {k: v.detach() for k, v in logs.items()}
-
-    def _reconstruction_error(self, real: torch.Tensor) -> torch.Tensor:
-        seen = self.augment(real) if self.augment else real
-        return (self.discriminator.reconstruct(seen) - F.avg_pool2d(seen, 2)).abs().mean()
 
     def _add_penalties(
         self, network: str, batch: DiscriminatorBatch | GeneratorBatch, loss: torch.Tensor, logs: dict

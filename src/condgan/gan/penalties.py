@@ -95,7 +95,6 @@ class DiscriminatorBatch:
     labels: torch.Tensor
     d_real: torch.Tensor
     d_fake: torch.Tensor
-    reconstruction_error: Callable[[torch.Tensor], torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -209,12 +208,3 @@ class ModeSeeking(Penalty):
 
     def __call__(self, batch: GeneratorBatch) -> torch.Tensor:
         return mode_seeking_loss(batch.noise, batch.fake, batch.labels)
-
-
-class Reconstruction(Penalty):
-    """FastGAN (Liu et al. 2021), on D: reconstruct each real from D's own features (L1 at half size)."""
-
-    name, network = "rec", "discriminator"
-
-    def __call__(self, batch: DiscriminatorBatch) -> torch.Tensor:
-        return batch.reconstruction_error(batch.real)

@@ -54,24 +54,6 @@ def down_block(in_channels: int, out_channels: int, sn: bool) -> nn.Sequential:
     )
 
 
-class SkipExcitation(nn.Module):
-    """FastGAN's SLE (Liu et al. 2021): a low-resolution map (B, c_low, s, s) → channel gates (B, c_high, 1, 1)
-    that multiply a high-resolution map (B, c_high, S, S)."""
-
-    def __init__(self, c_low: int, c_high: int):
-        super().__init__()
-        self.gate = nn.Sequential(
-            nn.AdaptiveAvgPool2d(4),
-            nn.Conv2d(c_low, c_high, 4),
-            nn.LeakyReLU(0.1),
-            nn.Conv2d(c_high, c_high, 1),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
-        return high * self.gate(low)
-
-
 class DCGANGenerator(ConditionalGenerator):
     """noise [⊕ label] → (base·2^k, s0, s0) → k up blocks, halving channels → 3×3 conv → tanh.
 
@@ -87,16 +69,9 @@ class DCGANGenerator(ConditionalGenerator):
         base_channels: int = 64,
         conditioning: str = "cbn",
         upsample: str = "transposed",
-        skip_excitation: bool = False,
     ):
         super().__init__(latent_dim, num_classes, image_shape, base_channels, conditioning)
         w = self.widths
-        # FastGAN's skip-layer excitation: the map at s gates the channels of the map at 8s
-        self.excite = (
-            nn.ModuleDict({str(i + 3): SkipExcitation(w[i], w[i + 3]) for i in range(len(w) - 3)})
-            if skip_excitation
-            else None
-        )
         self.stem_norm = generator_norm(w[0], num_classes, self.cbn)
         self.blocks = nn.ModuleList(
             UpBlock(c_in, c_out, num_classes, conditional=self.cbn, upsample=upsample)
@@ -106,12 +81,8 @@ class DCGANGenerator(ConditionalGenerator):
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.stem_norm(self.stem_map(noise, labels), labels))  # (B, base·2^k, s0, s0)
-        maps = [x]
-        for i, block in enumerate(self.blocks, start=1):
+        for block in self.blocks:
             x = block(x, labels)
-            if self.excite is not None and str(i) in self.excite:
-                x = self.excite[str(i)](maps[i - 3], x)
-            maps.append(x)
         return self.to_image(x)  # (B, C, H, W)
 
 
@@ -121,29 +92,6 @@ class DCGANDiscriminator(ConditionalDiscriminator):
     ``conditioning="projection"``: score + <embed(y), h>; ``"concat"``: label planes as extra input channels.
     No BatchNorm: spectral norm regularises instead, as in SNGAN's CNN discriminator.
     """
-
-    def __init__(self, *args, decoder: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        c = self.widths[-2]  # channels of the map one stage before the last (8×8 at 64 px)
-        self.decoder = (
-            nn.Sequential(
-                nn.Upsample(scale_factor=2),
-                nn.Conv2d(c, c // 2, 3, padding=1),
-                nn.LeakyReLU(0.2),
-                nn.Upsample(scale_factor=2),
-                nn.Conv2d(c // 2, c // 4, 3, padding=1),
-                nn.LeakyReLU(0.2),
-                nn.Conv2d(c // 4, self.image_shape[0], 3, padding=1),
-                nn.Tanh(),
-            )
-            if decoder
-            else None
-        )
-
-    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        """FastGAN's self-supervised D: (B, C, H, W) → its half-size reconstruction (B, C, H/2, W/2) from the
-        map one stage before the last."""
-        return self.decoder(self.body[:-1](images))
 
     def build_body(self, spectral_norm: bool) -> int:
         w = self.widths
