@@ -54,38 +54,6 @@ def down_block(in_channels: int, out_channels: int, sn: bool) -> nn.Sequential:
     )
 
 
-class MappingNetwork(nn.Module):
-    """(z (B, Z), y (B,)) → w (B, W): z ⊕ a label embedding through 4 linear layers with LeakyReLU 0.2."""
-
-    def __init__(self, latent_dim: int, num_classes: int, width: int, depth: int = 4):
-        super().__init__()
-        self.embed = nn.Embedding(num_classes, width)
-        layers, c_in = [], latent_dim + width
-        for _ in range(depth):
-            layers += [nn.Linear(c_in, width), nn.LeakyReLU(0.2)]
-            c_in = width
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([noise, self.embed(labels)], dim=1))
-
-
-class StyleBatchNorm2d(nn.Module):
-    """BatchNorm whose scale and shift are linear in w (B, W): 1 + A·w and B·w, starting as plain BatchNorm."""
-
-    def __init__(self, num_features: int, style_dim: int):
-        super().__init__()
-        self.num_features = num_features
-        self.norm = nn.BatchNorm2d(num_features, affine=False)
-        self.affine = nn.Linear(style_dim, 2 * num_features)
-        nn.init.zeros_(self.affine.weight)
-        nn.init.zeros_(self.affine.bias)
-
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        gamma, beta = self.affine(style)[:, :, None, None].chunk(2, dim=1)  # (B, C, 1, 1) each
-        return (1 + gamma) * self.norm(x) + beta
-
-
 class DCGANGenerator(ConditionalGenerator):
     """noise [⊕ label] → (base·2^k, s0, s0) → k up blocks, halving channels → 3×3 conv → tanh.
 
@@ -101,7 +69,6 @@ class DCGANGenerator(ConditionalGenerator):
         base_channels: int = 64,
         conditioning: str = "cbn",
         upsample: str = "transposed",
-        mapping: int = 0,
     ):
         super().__init__(latent_dim, num_classes, image_shape, base_channels, conditioning)
         w = self.widths
@@ -110,19 +77,12 @@ class DCGANGenerator(ConditionalGenerator):
             UpBlock(c_in, c_out, num_classes, conditional=self.cbn, upsample=upsample)
             for c_in, c_out in itertools.pairwise(w)
         )
-        # StyleGAN's mapping network, BigGAN's use of it: w = MLP(z ⊕ embed(y)) sets every BatchNorm's scale and shift
-        self.mapping = MappingNetwork(latent_dim, num_classes, mapping) if mapping else None
-        if self.mapping is not None:
-            self.stem_norm = StyleBatchNorm2d(w[0], mapping)
-            for block in self.blocks:
-                block.norm = StyleBatchNorm2d(block.norm.num_features, mapping)
         self.to_image = nn.Sequential(nn.Conv2d(base_channels, self.image_shape[0], 3, padding=1), nn.Tanh())
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        style = labels if self.mapping is None else self.mapping(noise, labels)  # (B,) or (B, W)
-        x = F.relu(self.stem_norm(self.stem_map(noise, labels), style))  # (B, base·2^k, s0, s0)
+        x = F.relu(self.stem_norm(self.stem_map(noise, labels), labels))  # (B, base·2^k, s0, s0)
         for block in self.blocks:
-            x = block(x, style)
+            x = block(x, labels)
         return self.to_image(x)  # (B, C, H, W)
 
 
