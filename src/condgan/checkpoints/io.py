@@ -20,6 +20,7 @@ from condgan.atomic import atomic_write
 from condgan.checkpoints.allow_list import build_network, check_weights_fit, network_spec
 from condgan.checkpoints.sidecar import read_sidecar
 from condgan.errors import CheckpointError, UnsafeCheckpointError
+from condgan.networks.mixture import MAX_MEMBERS, GeneratorMixture
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
 PathLike = str | os.PathLike[str]
@@ -129,15 +130,37 @@ def load_generator(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Module
     Works from the file alone: the network is built from the config saved in it (``hyper_parameters``, written
     by ``condgan.training.train``) through the allow-list of ``condgan.checkpoints.allow_list``, then its weights
     are loaded: the EMA generator's (``generator_ema.module.*``) when the run kept one, else ``generator.*``.
+    A run with ``model.snapshots`` gives a ``GeneratorMixture`` of the snapshots it took and that generator.
     """
     if Path(path).suffix == ".safetensors":
         return generator_from_safetensors(Path(path))
     ckpt = read_checkpoint(path, map_location=map_location)
     config, state_dict = ckpt.get("hyper_parameters") or {}, training_state_dict(ckpt, path)
     ema = any(k.startswith("generator_ema.module.") for k in state_dict)
-    prefix = "generator_ema.module." if ema else "generator."
-    weights = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    return build_network(config, "model.generator", weights, path).eval(), config
+    final = with_prefix(state_dict, "generator_ema.module." if ema else "generator.")
+    taken = state_dict.get("snapshots_taken")
+    snapshots = [with_prefix(state_dict, f"generator_snapshots.{k}.") for k in range(snapshot_count(taken, path))]
+    return generator_of(config, [*snapshots, final], path), config
+
+
+def with_prefix(state_dict: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The entries of ``state_dict`` under ``prefix``, without it."""
+    return {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
+
+
+def snapshot_count(taken: Any, path: PathLike) -> int:
+    """The number of snapshots a checkpoint's ``snapshots_taken`` buffer says were taken (0 without one)."""
+    if taken is None:
+        return 0
+    if not isinstance(taken, torch.Tensor) or taken.numel() != 1 or not 0 <= int(taken) < MAX_MEMBERS:
+        raise CheckpointError(f"{path}: its snapshots_taken is not a count of snapshots; the file was changed")
+    return int(taken)
+
+
+def generator_of(config: dict[str, Any], members: list[dict[str, Any]], path: PathLike) -> nn.Module:
+    """One allowed network per weights in ``members`` (in eval mode), as a ``GeneratorMixture`` when several."""
+    networks = [build_network(config, "model.generator", weights, path) for weights in members]
+    return (networks[0] if len(networks) == 1 else GeneratorMixture(networks)).eval()
 
 
 def generator_from_safetensors(path: Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -153,7 +176,13 @@ def generator_from_safetensors(path: Path) -> tuple[nn.Module, dict[str, Any]]:
         config, weights = metadata["config"], load_file(path)
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"cannot load {path}: {error}") from None
-    return build_network(config, "model.generator", weights, path).eval(), config
+    if not any(name.startswith("members.") for name in weights):
+        return generator_of(config, [weights], path), config
+    count = len({name.split(".", 2)[1] for name in weights})  # a GeneratorMixture's: members.<k>.<weight>
+    members = [with_prefix(weights, f"members.{k}.") for k in range(min(count, MAX_MEMBERS + 1))]
+    if count > MAX_MEMBERS or sum(map(len, members)) != len(weights):
+        raise CheckpointError(f"{path}: its weights are not those of a generator mixture; the file was changed")
+    return generator_of(config, members, path), config
 
 
 def training_state_dict(ckpt: dict[str, Any], path: PathLike) -> dict[str, Any]:

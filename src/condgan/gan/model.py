@@ -1,5 +1,6 @@
 """The LightningModule: training logic for any conditional GAN; networks, loss and tricks are injected."""
 
+import copy
 from collections.abc import Callable, Mapping
 
 import lightning as L
@@ -13,6 +14,7 @@ from condgan.gan.augment import DiffAugment
 from condgan.gan.losses import GANLoss
 from condgan.gan.penalties import DiscriminatorBatch, GeneratorBatch, Penalty
 from condgan.gan.schedules import DECAYS, budget_batches, lr_schedulers, ramp
+from condgan.networks.mixture import MAX_MEMBERS, GeneratorMixture
 
 PROGRESS_BAR = ("train/g_loss", "train/d_loss")
 BATCHES_TRAINED = "condgan_batches_trained"  # checkpoint key: ConditionalGAN.batches_trained
@@ -83,9 +85,10 @@ class ConditionalGAN(L.LightningModule):
     linearly to this weight over the budget; ``aux_fake_push``: how hard an ADC-GAN head pushes G's fakes from
     "a fake of k", 1 ADC-GAN's, 0 AC-GAN's; ``twin_classifier``: the 2K logits read as TAC-GAN's two heads),
     ``ema_decay`` (an exponential moving average of G, used for sampling, validation and export; ``ema_warmup``
-    sets its ramp, ``EMAWithWarmup``), ``augment`` (DiffAugment on everything D sees), ``lr_decay``
-    (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the fixed budget) and ``lr_warmup`` (both rise
-    from 0 over this many batches), ``condgan.gan.schedules``.
+    sets its ramp, ``EMAWithWarmup``), ``snapshots`` (K copies of that generator taken evenly over the budget,
+    sampled with the last one as a ``GeneratorMixture``), ``augment`` (DiffAugment on everything D sees),
+    ``lr_decay`` (``"linear"`` or ``"cosine"``: both learning rates fall to 0 over the fixed budget) and
+    ``lr_warmup`` (both rise from 0 over this many batches), ``condgan.gan.schedules``.
     Speed switches, off by default: ``channels_last`` (NHWC tensors for conv nets on GPU), ``compile``
     (``torch.compile`` of G and D in place, so checkpoint keys do not change).
     """
@@ -105,6 +108,7 @@ class ConditionalGAN(L.LightningModule):
         twin_classifier: bool = False,
         ema_decay: float | None = None,
         ema_warmup: float = 10.0,
+        snapshots: int = 0,
         augment: DiffAugment | None = None,
         lr_decay: str | None = None,
         lr_warmup: int = 0,
@@ -142,6 +146,13 @@ class ConditionalGAN(L.LightningModule):
                 generator, multi_avg_fn=EMAWithWarmup(ema_decay, ema_warmup), use_buffers=True
             )
             self.generator_ema.requires_grad_(False)
+        if not isinstance(snapshots, int) or not 0 <= snapshots < MAX_MEMBERS:
+            raise ValueError(f"model.snapshots must be a whole number from 0 to {MAX_MEMBERS - 1}, got {snapshots!r}")
+        self.snapshots, self._snapshots_taken = snapshots, None  # the buffer's count, read once per fit
+        if snapshots:  # filled in training (take_snapshot); their weights travel in the checkpoint
+            self.generator_snapshots = nn.ModuleList(copy.deepcopy(generator) for _ in range(snapshots))
+            self.generator_snapshots.requires_grad_(False)
+            self.register_buffer("snapshots_taken", torch.zeros((), dtype=torch.long))
         # D on reals and fakes in one call where that changes nothing: the DCGAN D (the default's), not the
         # assignment's MLP (dropout) nor SN-ResNets (spectral norm); DiffAugment's draws would change too
         self.joint_real_fake_pass = scores_each_image_alone(discriminator) and augment is None
@@ -150,9 +161,29 @@ class ConditionalGAN(L.LightningModule):
         self.batches_trained = 0  # training steps run over the whole fit, resumes included: Lightning's logging step
 
     @property
-    def sampling_generator(self) -> nn.Module:
-        """The generator to draw samples from: the EMA copy when there is one."""
+    def final_generator(self) -> nn.Module:
+        """The generator as trained so far: the EMA copy when there is one."""
         return self.generator if self.generator_ema is None else self.generator_ema.module
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator to draw samples from: ``final_generator``, with the snapshots taken so far beside it."""
+        taken = int(self.snapshots_taken) if self.snapshots else 0
+        if not taken:
+            return self.final_generator
+        return GeneratorMixture([*self.generator_snapshots[:taken], self.final_generator])
+
+    def take_snapshot(self) -> None:
+        """Copy ``final_generator`` into the next snapshot once training reaches its share of the budget: snapshot k
+        (0-based) at batch ⌈budget · (k + 1) / (snapshots + 1)⌉, so the K + 1 members are evenly spaced."""
+        if self._snapshots_taken is None:  # reading the buffer every batch would wait for a GPU every batch
+            self._snapshots_taken = int(self.snapshots_taken)
+        while (taken := self._snapshots_taken) < self.snapshots and (
+            self.batches_trained * (self.snapshots + 1) >= self.budget * (taken + 1)  # more than one: a tiny budget
+        ):
+            self.generator_snapshots[taken].load_state_dict(self.final_generator.state_dict())
+            self.snapshots_taken += 1
+            self._snapshots_taken += 1
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.sampling_generator(noise, labels)
@@ -191,11 +222,14 @@ class ConditionalGAN(L.LightningModule):
                 net.compile()
         if self.channels_last and self.generator_ema is not None:  # it draws the samples of every epoch's metrics
             self.generator_ema.to(memory_format=torch.channels_last)
+        if self.channels_last and self.snapshots:
+            self.generator_snapshots.to(memory_format=torch.channels_last)
 
     def _layout(self, images: torch.Tensor) -> torch.Tensor:
         return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images
 
     def on_fit_start(self) -> None:
+        self._snapshots_taken = None  # a resumed fit has loaded its count into the buffer by now
         datamodule = self.trainer.datamodule
         expected = getattr(datamodule, "image_shape", None)
         if expected is not None and tuple(expected) != tuple(self.generator.image_shape):
@@ -240,6 +274,8 @@ class ConditionalGAN(L.LightningModule):
         for scheduler in self.lr_schedulers() or []:  # once per batch, so G and D decay alike
             scheduler.step()
         self.batches_trained += 1
+        if self.snapshots:
+            self.take_snapshot()
         self._log_train_step(logs)
 
     def _log_train_step(self, logs: dict[str, torch.Tensor]) -> None:
@@ -341,7 +377,8 @@ class ConditionalGAN(L.LightningModule):
         """Both losses on held-out reals and on fakes of the same labels (no augmentation), epoch means."""
         real, labels = batch
         real = self._layout(real)
-        fake = self(torch.randn(len(real), self.latent_dim, device=self.device), labels)
+        generator = self.sampling_generator
+        fake = generator(torch.randn(len(real), generator.latent_dim, device=self.device), labels)
         (d_real, _), (d_fake, _) = self.discriminate_pair(real, fake, labels, augment=False)
         metrics = {
             "g_loss": self.loss.generator(d_fake),
@@ -360,8 +397,10 @@ class ConditionalGAN(L.LightningModule):
     def configure_optimizers(self):
         # Order matters: training_step unpacks (opt_g, opt_d).
         optimizers = [self.optimizer_g(self.generator.parameters()), self.optimizer_d(self.discriminator.parameters())]
-        if self.lr_decay is not None or self.aux_weight_end is not None:
-            needed_by = "model.lr_decay" if self.lr_decay is not None else "model.aux_weight_end"
+        needs = {"model.lr_decay": self.lr_decay is not None, "model.aux_weight_end": self.aux_weight_end is not None}
+        needs["model.snapshots"] = bool(self.snapshots)
+        if any(needs.values()):
+            needed_by = next(name for name, needed in needs.items() if needed)
             self.budget = budget_batches(self.trainer, self.d_steps_per_g, needed_by)
         if self.lr_decay is None and not self.lr_warmup:
             return optimizers

@@ -44,7 +44,7 @@ def budget_batches(trainer: L.Trainer, d_steps_per_g: int, needed_by: str = "mod
     if not math.isfinite(budget) or budget < 1:
         raise ValueError(
             f"{needed_by} needs a fixed budget to change over: set trainer.max_epochs or trainer.max_steps, "
-            f"or train with {needed_by}=null"
+            f"or train without {needed_by}"
         )
     return int(budget)
 

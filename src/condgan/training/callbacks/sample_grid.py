@@ -21,13 +21,19 @@ class SampleGrid(L.Callback):
     def __init__(self, dirpath: str, n_per_class: int = 10, seed: int = 0):
         self.dirpath, self.n_per_class, self.seed = Path(dirpath), n_per_class, seed
 
-    def fixed_noise(self, latent_dim: int) -> torch.Tensor:
-        return torch.randn(self.n_per_class, latent_dim, generator=torch.Generator().manual_seed(self.seed))
+    def fixed_noise(self, latent_dim: int, picks: int = 0) -> torch.Tensor:
+        """(n_per_class, latent_dim + picks): ``picks`` more values (a mixture's choice of member) drawn apart, so
+        the first ``latent_dim`` stay the same points whether or not a mixture draws them."""
+        noise = torch.randn(self.n_per_class, latent_dim, generator=torch.Generator().manual_seed(self.seed))
+        extra = torch.randn(self.n_per_class, picks, generator=torch.Generator().manual_seed(self.seed + 1))
+        return torch.cat([noise, extra], dim=1)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        grid = class_grid(pl_module.sampling_generator, self.fixed_noise(pl_module.latent_dim), pl_module.num_classes)
+        generator = pl_module.sampling_generator  # with model.snapshots: a mixture, one noise value longer
+        noise = self.fixed_noise(pl_module.latent_dim, generator.latent_dim - pl_module.latent_dim)
+        grid = class_grid(generator, noise, pl_module.num_classes)
         path = self.dirpath / f"epoch_{trainer.current_epoch:03d}.png"
         atomic_write_bytes(path, png_bytes(grid.cpu().numpy()))
         for logger in trainer.loggers:
