@@ -1,10 +1,11 @@
 """The README's emoji pictures: a generator's grid beside the real test images, laid out alike (a row per group,
 each row the noto images, then the twemoji ones).
 
-    python -m bench.emoji_grids logs/bench/quality/emoji_styles/checkpoints/last.ckpt
+    python -m bench.emoji_grids logs/bench/quality/emoji_styles/checkpoints/last.ckpt --truncation 0.8
 
 writes docs/images/emoji_styles_samples.png (what `condgan generate ckpt_path=<that file> n_per_class=3
-out=...png` draws) and docs/images/emoji_styles_real.png (the first 3 test images of every group and style).
+truncation=0.8 out=...png` draws) and docs/images/emoji_styles_real.png (the first 3 test images of every group
+and style).
 """
 
 import argparse
@@ -35,9 +36,11 @@ def main() -> None:
     parser.add_argument("checkpoint", help="an emoji_styles run's checkpoint (or its export)")
     parser.add_argument("--per-class", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--truncation", type=float, default=None, help="as condgan generate's; default: off")
     parser.add_argument("--data-dir", default=str(ROOT / "data"))
     args = parser.parse_args()
-    samples = generate(args.checkpoint, IMAGES / "emoji_styles_samples.png", n_per_class=args.per_class, seed=args.seed)
+    out = IMAGES / "emoji_styles_samples.png"
+    samples = generate(args.checkpoint, out, n_per_class=args.per_class, seed=args.seed, truncation=args.truncation)
     real = IMAGES / "emoji_styles_real.png"
     real.write_bytes(png_bytes(real_grid(args.data_dir, args.per_class)))
     print(samples, real)
