@@ -4,6 +4,7 @@ checkpoints, exports and the commands that draw from them."""
 import lightning as L
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from condgan.checkpoints.io import atomic_save, load_generator, read_checkpoint
 from condgan.errors import CheckpointError
@@ -85,10 +86,11 @@ def test_a_checkpoint_of_a_run_with_snapshots_loads_as_their_mixture(tmp_path):
         expected = model.sampling_generator.eval()(noise, labels)
         assert isinstance(generator, GeneratorMixture) and torch.equal(generator(noise, labels), expected)
 
-    ckpt["state_dict"]["snapshots_taken"] = torch.tensor(10**6)
-    atomic_save(ckpt, path)
-    with pytest.raises(CheckpointError, match="snapshots_taken is not a count"):
-        load_generator(path)
+    for changed in (torch.tensor(10**6), torch.tensor(float("nan")), torch.tensor([1, 1])):
+        ckpt["state_dict"]["snapshots_taken"] = changed
+        atomic_save(ckpt, path)
+        with pytest.raises(CheckpointError, match="snapshots_taken is not a count"):
+            load_generator(path)
 
 
 def moved(weight: torch.Tensor) -> torch.Tensor:
@@ -124,6 +126,11 @@ def test_a_mixture_exports_and_loads_back_as_the_same_images(snapshot_checkpoint
     if fmt == "safetensors":
         reloaded, _ = load_generator(path)
         assert isinstance(reloaded, GeneratorMixture) and len(reloaded.members) == 3
+        weights = load_file(path)
+        for stray in ("extra", "members.7.stem.weight"):  # a name outside members.<k>, a member beyond the count
+            save_file({**weights, stray: torch.zeros(1)}, path)
+            with pytest.raises(CheckpointError, match="not those of a generator mixture"):
+                load_generator(path)
 
 
 def test_generate_draws_from_the_mixture(snapshot_checkpoint, run_script, tmp_path):

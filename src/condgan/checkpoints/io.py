@@ -152,7 +152,10 @@ def snapshot_count(taken: Any, path: PathLike) -> int:
     """The number of snapshots a checkpoint's ``snapshots_taken`` buffer says were taken (0 without one)."""
     if taken is None:
         return 0
-    if not isinstance(taken, torch.Tensor) or taken.numel() != 1 or not 0 <= int(taken) < MAX_MEMBERS:
+    counts = (
+        isinstance(taken, torch.Tensor) and taken.numel() == 1 and not (taken.is_floating_point() or taken.is_complex())
+    )
+    if not counts or not 0 <= int(taken) < MAX_MEMBERS:
         raise CheckpointError(f"{path}: its snapshots_taken is not a count of snapshots; the file was changed")
     return int(taken)
 
@@ -178,7 +181,7 @@ def generator_from_safetensors(path: Path) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"cannot load {path}: {error}") from None
     if not any(name.startswith("members.") for name in weights):
         return generator_of(config, [weights], path), config
-    count = len({name.split(".", 2)[1] for name in weights})  # a GeneratorMixture's: members.<k>.<weight>
+    count = len({name.split(".", 2)[1] for name in weights if name.startswith("members.")})  # members.<k>.<weight>
     members = [with_prefix(weights, f"members.{k}.") for k in range(min(count, MAX_MEMBERS + 1))]
     if count > MAX_MEMBERS or sum(map(len, members)) != len(weights):
         raise CheckpointError(f"{path}: its weights are not those of a generator mixture; the file was changed")
