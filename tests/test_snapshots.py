@@ -139,3 +139,35 @@ def test_generate_draws_from_the_mixture(snapshot_checkpoint, run_script, tmp_pa
         run_script("generate", f"ckpt_path={ckpt}", "n_per_class=3", "truncation=1.5", f"out={tmp_path / name}")
     mixture, alone = decode_png(tmp_path / "mixture.png"), decode_png(tmp_path / "plain.png")
     assert mixture.shape == alone.shape and not torch.equal(mixture, alone)  # other members drew some of them
+
+
+class StopAfterBatches(L.Callback):
+    def __init__(self, batches: int):
+        self.batches = batches
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        trainer.should_stop = pl_module.batches_trained >= self.batches
+
+
+def test_a_resumed_run_keeps_its_snapshots_and_takes_the_rest_on_time(tmp_path):
+    data = [(torch.rand(16, *SHAPE) * 2 - 1, torch.randint(0, 10, (16,))) for _ in range(3)]
+
+    def trainer(*callbacks):  # 2 epochs of 3 batches: a budget of 6, snapshots after batches 2 and 4
+        return L.Trainer(
+            max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False, callbacks=list(callbacks),
+            enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+        )  # fmt: skip
+
+    first = tiny_gan(ema_decay=0.9, snapshots=2)
+    interrupted = trainer(StopAfterBatches(3))
+    interrupted.fit(first, torch.utils.data.DataLoader(data, batch_size=None))
+    assert first.batches_trained == 3 and int(first.snapshots_taken) == 1
+    interrupted.save_checkpoint(tmp_path / "after3.ckpt")
+    kept = {k: v.clone() for k, v in first.generator_snapshots[0].state_dict().items()}
+
+    resumed, record = tiny_gan(ema_decay=0.9, snapshots=2), RecordFinalGenerator()
+    trainer(record).fit(resumed, torch.utils.data.DataLoader(data, batch_size=None), ckpt_path=tmp_path / "after3.ckpt")
+    assert resumed.batches_trained == 6 and int(resumed.snapshots_taken) == 2
+    assert all(torch.equal(v, kept[k]) for k, v in resumed.generator_snapshots[0].state_dict().items())
+    taken = record.after_batch[0]  # batch 4, the first of the resumed fit
+    assert all(torch.equal(v, taken[k]) for k, v in resumed.generator_snapshots[1].state_dict().items())
