@@ -8,11 +8,11 @@ from safetensors.torch import load_file, save_file
 
 from condgan.checkpoints.io import atomic_save, load_generator, read_checkpoint
 from condgan.errors import CheckpointError
+from condgan.gan.mixture import GeneratorMixture
 from condgan.inference.export import export_generator
 from condgan.inference.runtime import load_inference_model
 from condgan.inference.sampling import latent_noise_tensor
 from condgan.networks import MLPGenerator
-from condgan.networks.mixture import GeneratorMixture
 from tests.helpers import decode_png, write_untrained_checkpoint
 from tests.helpers.tiny_gan import SHAPE, fit, tiny_gan
 

@@ -20,7 +20,7 @@ from condgan.atomic import atomic_write
 from condgan.checkpoints.allow_list import build_network, check_weights_fit, network_spec
 from condgan.checkpoints.sidecar import read_sidecar
 from condgan.errors import CheckpointError, UnsafeCheckpointError
-from condgan.networks.mixture import MAX_MEMBERS, GeneratorMixture
+from condgan.gan.mixture import MAX_MEMBERS, GeneratorMixture
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
 PathLike = str | os.PathLike[str]

@@ -12,9 +12,9 @@ from torch.optim.swa_utils import AveragedModel
 
 from condgan.gan.augment import DiffAugment
 from condgan.gan.losses import GANLoss
+from condgan.gan.mixture import MAX_MEMBERS, GeneratorMixture
 from condgan.gan.penalties import DiscriminatorBatch, GeneratorBatch, Penalty
 from condgan.gan.schedules import DECAYS, budget_batches, lr_schedulers, ramp
-from condgan.networks.mixture import MAX_MEMBERS, GeneratorMixture
 
 PROGRESS_BAR = ("train/g_loss", "train/d_loss")
 BATCHES_TRAINED = "condgan_batches_trained"  # checkpoint key: ConditionalGAN.batches_trained
