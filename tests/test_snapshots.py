@@ -171,3 +171,18 @@ def test_a_resumed_run_keeps_its_snapshots_and_takes_the_rest_on_time(tmp_path):
     assert all(torch.equal(v, kept[k]) for k, v in resumed.generator_snapshots[0].state_dict().items())
     taken = record.after_batch[0]  # batch 4, the first of the resumed fit
     assert all(torch.equal(v, taken[k]) for k, v in resumed.generator_snapshots[1].state_dict().items())
+
+
+def test_validating_a_mixture_leaves_training_the_noise_of_the_run_without_snapshots():
+    data = [(torch.rand(16, *SHAPE) * 2 - 1, torch.randint(0, 10, (16,))) for _ in range(3)]
+    trained = []
+    for snapshots in (0, 1):  # 1: a snapshot after batch 3, so epoch 2 validates a mixture before training on
+        model = tiny_gan(ema_decay=0.9, snapshots=snapshots)
+        L.seed_everything(0)
+        L.Trainer(
+            max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, num_sanity_val_steps=0,
+        ).fit(model, *[torch.utils.data.DataLoader(data, batch_size=None)] * 2)  # fmt: skip
+        assert int(getattr(model, "snapshots_taken", 0)) == snapshots
+        trained.append(model.generator.state_dict())
+    assert all(torch.equal(v, trained[1][k]) for k, v in trained[0].items())

@@ -373,12 +373,18 @@ class ConditionalGAN(L.LightningModule):
             return F.cross_entropy(fake_logits, labels) - self.aux_fake_push * push
         return F.cross_entropy(fake_logits, labels)
 
-    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
+    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int, stage: str) -> None:
         """Both losses on held-out reals and on fakes of the same labels (no augmentation), epoch means."""
         real, labels = batch
         real = self._layout(real)
         generator = self.sampling_generator
-        fake = generator(torch.randn(len(real), generator.latent_dim, device=self.device), labels)
+        noise = torch.randn(len(real), self.latent_dim, device=self.device)  # (B, Z)
+        if picks := generator.latent_dim - self.latent_dim:
+            # A mixture's choice of member, from a stream of its own: training's later noise stays that of the
+            # same run without snapshots.
+            pick = torch.randn(len(real), picks, generator=torch.Generator().manual_seed(batch_idx))
+            noise = torch.cat([noise, pick.to(self.device)], dim=1)  # (B, Z + 1)
+        fake = generator(noise, labels)
         (d_real, _), (d_fake, _) = self.discriminate_pair(real, fake, labels, augment=False)
         metrics = {
             "g_loss": self.loss.generator(d_fake),
@@ -389,10 +395,10 @@ class ConditionalGAN(L.LightningModule):
         self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, on_epoch=True, sync_dist=True)
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch, "val")
+        self._evaluate(batch, batch_idx, "val")
 
     def test_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch, "test")
+        self._evaluate(batch, batch_idx, "test")
 
     def configure_optimizers(self):
         # Order matters: training_step unpacks (opt_g, opt_d).
