@@ -19,8 +19,8 @@ from condgan.data.datamodule import to_unit_range
 from condgan.metrics import METRICS, UnsupportedDatasetError, load_classifier, supported_datasets
 from condgan.metrics.classifier import DomainClassifier, weights_path
 from condgan.metrics.distances import frechet_distance, kernel_distance, knn_radii, manifold_coverage
-from condgan.metrics.features import embed
-from condgan.metrics.measure import label_accuracy, quality
+from condgan.metrics.features import Embedded, embed
+from condgan.metrics.measure import distances, label_accuracy, quality, reference_sized_parts
 from condgan.metrics.reference import embedded_test_split, holdout_split
 from condgan.metrics.train_classifier import main as train_classifier_main
 from condgan.training.callbacks import QualityMetrics
@@ -126,6 +126,36 @@ def test_knn_manifolds_match_brute_force():
     assert precision == pytest.approx(coverage(fake, real, kth_radius(real)))
     assert recall == pytest.approx(coverage(real, fake, kth_radius(fake)))
     assert 0 < precision < 1 and 0 < recall < 1
+
+
+def test_precision_and_recall_compare_sets_of_the_reference_size():
+    g = torch.Generator().manual_seed(0)
+
+    def embedded(per_label: list[int], modes: int | None = None) -> Embedded:  # label k's points near (3k, 0, ...)
+        labels = torch.cat([torch.full((n,), k) for k, n in enumerate(per_label)])
+        features = torch.randn(len(labels), 8, generator=g)
+        if modes:  # a collapsing generator: near-copies of a few points
+            centres = torch.randn(modes, 8, generator=g)
+            features = centres[torch.randint(0, modes, (len(labels),), generator=g)] + 0.05 * features
+        features[:, 0] += labels * 3
+        return Embedded(features, labels, labels)
+
+    reference = embedded([20, 40])
+    same_size, twenty_times = embedded([20, 40], modes=20), embedded([400, 800], modes=20)
+    parts = reference_sized_parts(twenty_times, reference)
+    assert len(parts) == 20 and all(part.labels.bincount().tolist() == [20, 40] for part in parts)
+    assert torch.cat([part.features for part in parts]).unique(dim=0).shape == twenty_times.features.shape  # disjoint
+    measured = distances(twenty_times, reference)
+    assert measured["recall"] == pytest.approx(
+        sum(manifold_coverage(reference.features, p.features, knn_radii(p.features)) for p in parts) / 20
+    )
+    # As one set, twenty near-copies of each point make every k-NN ball a speck: recall would read ~0.
+    whole = manifold_coverage(reference.features, twenty_times.features, knn_radii(twenty_times.features))
+    same = distances(same_size, reference)["recall"]
+    assert whole < 0.1 and abs(measured["recall"] - same) < 0.2 and measured["recall"] > 0.5
+    under_twice = embedded([39, 79], modes=20)
+    assert reference_sized_parts(under_twice, reference) == [under_twice]  # one part: the whole set
+    assert same == manifold_coverage(reference.features, same_size.features, knn_radii(same_size.features))
 
 
 # --- the metrics on images ---------------------------------------------------------------------

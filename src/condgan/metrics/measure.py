@@ -8,6 +8,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+import torch
 from torch import nn
 
 from condgan.conditions import Conditions, condition_index
@@ -53,12 +54,36 @@ def quality(
 
 
 def distances(sample: Embedded, reference: Embedded) -> dict[str, float]:
-    """FID, precision and recall of ``sample`` against ``reference``: what ``quality`` and ``per_condition`` share."""
+    """FID, precision and recall of ``sample`` against ``reference``: what ``quality`` and ``per_condition`` share.
+    Precision and recall are means over ``reference_sized_parts`` of the sample; FID takes the whole sample."""
+    parts = reference_sized_parts(sample, reference)
     return {
         "fid": frechet_distance(reference.features, sample.features),
-        "precision": manifold_coverage(sample.features, reference.features, reference.radii),
-        "recall": manifold_coverage(reference.features, sample.features, sample.radii),
+        "precision": mean(manifold_coverage(part.features, reference.features, reference.radii) for part in parts),
+        "recall": mean(manifold_coverage(reference.features, part.features, part.radii) for part in parts),
     }
+
+
+def reference_sized_parts(sample: Embedded, reference: Embedded) -> list[Embedded]:
+    """Disjoint parts of ``sample`` holding as many images of each label as ``reference`` does, or the whole
+    sample when it has less than twice the reference's count of some label.
+
+    Kynkäänniemi et al.'s precision and recall compare sets of equal size: a k-NN ball shrinks as its set
+    grows, so 18 000 samples against 382 test images (emoji) would measure a much smaller manifold than the
+    same generator's 382. MNIST's 1000 per class against its 10 000 test digits is one part, the whole sample.
+    """
+    labels, counts = reference.labels.unique(return_counts=True)
+    by_label = [
+        (torch.nonzero(sample.labels == label).flatten(), count)
+        for label, count in zip(labels, counts.tolist(), strict=True)
+    ]
+    n_parts = min(len(mine) // count for mine, count in by_label)
+    if n_parts < 2:
+        return [sample]
+    return [
+        sample.subset(torch.cat([mine[i * count : (i + 1) * count] for mine, count in by_label]))
+        for i in range(n_parts)
+    ]
 
 
 def metric_names(measured: dict[str, float]) -> list[str]:
