@@ -50,3 +50,11 @@ class GeneratorMixture(nn.Module):
         drawn = [member(z[rows], labels[rows]) for member, rows in zip(self.members, parts, strict=True) if len(rows)]
         order = torch.cat([rows for rows in parts if len(rows)]).argsort()  # back to the batch's order
         return torch.cat(drawn)[order]
+
+
+def with_picks(noise: torch.Tensor, picks: int, seed: int) -> torch.Tensor:
+    """``noise`` (B, Z) and ``picks`` more values (a mixture's choice of member: 0 or 1 of them) from a generator
+    of their own, seeded: (B, Z + picks). The first Z values, and the stream they came from, are the same
+    whether or not a mixture draws them."""
+    extra = torch.randn(len(noise), picks, generator=torch.Generator().manual_seed(seed))
+    return torch.cat([noise, extra.to(noise.device)], dim=1)

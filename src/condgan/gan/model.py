@@ -12,7 +12,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from condgan.gan.augment import DiffAugment
 from condgan.gan.losses import GANLoss
-from condgan.gan.mixture import MAX_MEMBERS, GeneratorMixture
+from condgan.gan.mixture import MAX_MEMBERS, GeneratorMixture, with_picks
 from condgan.gan.penalties import DiscriminatorBatch, GeneratorBatch, Penalty
 from condgan.gan.schedules import DECAYS, budget_batches, lr_schedulers, ramp
 
@@ -378,13 +378,8 @@ class ConditionalGAN(L.LightningModule):
         real, labels = batch
         real = self._layout(real)
         generator = self.sampling_generator
-        noise = torch.randn(len(real), self.latent_dim, device=self.device)  # (B, Z)
-        if picks := generator.latent_dim - self.latent_dim:
-            # A mixture's choice of member, from a stream of its own: training's later noise stays that of the
-            # same run without snapshots.
-            pick = torch.randn(len(real), picks, generator=torch.Generator().manual_seed(batch_idx))
-            noise = torch.cat([noise, pick.to(self.device)], dim=1)  # (B, Z + 1)
-        fake = generator(noise, labels)
+        noise = torch.randn(len(real), self.latent_dim, device=self.device)  # (B, Z): training's stream
+        fake = generator(with_picks(noise, generator.latent_dim - self.latent_dim, seed=batch_idx), labels)
         (d_real, _), (d_fake, _) = self.discriminate_pair(real, fake, labels, augment=False)
         metrics = {
             "g_loss": self.loss.generator(d_fake),
@@ -403,10 +398,12 @@ class ConditionalGAN(L.LightningModule):
     def configure_optimizers(self):
         # Order matters: training_step unpacks (opt_g, opt_d).
         optimizers = [self.optimizer_g(self.generator.parameters()), self.optimizer_d(self.discriminator.parameters())]
-        needs = {"model.lr_decay": self.lr_decay is not None, "model.aux_weight_end": self.aux_weight_end is not None}
-        needs["model.snapshots"] = bool(self.snapshots)
-        if any(needs.values()):
-            needed_by = next(name for name, needed in needs.items() if needed)
+        needs = {
+            "model.lr_decay": self.lr_decay is not None,
+            "model.aux_weight_end": self.aux_weight_end is not None,
+            "model.snapshots": bool(self.snapshots),
+        }
+        if needed_by := next((name for name, needed in needs.items() if needed), None):
             self.budget = budget_batches(self.trainer, self.d_steps_per_g, needed_by)
         if self.lr_decay is None and not self.lr_warmup:
             return optimizers

@@ -7,6 +7,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from condgan.atomic import atomic_write_bytes
+from condgan.gan.mixture import with_picks
 from condgan.inference.images import png_bytes
 from condgan.inference.sampling import class_grid
 
@@ -22,11 +23,9 @@ class SampleGrid(L.Callback):
         self.dirpath, self.n_per_class, self.seed = Path(dirpath), n_per_class, seed
 
     def fixed_noise(self, latent_dim: int, picks: int = 0) -> torch.Tensor:
-        """(n_per_class, latent_dim + picks): ``picks`` more values (a mixture's choice of member) drawn apart, so
-        the first ``latent_dim`` stay the same points whether or not a mixture draws them."""
+        """(n_per_class, latent_dim + picks): the same points every epoch, and a mixture's picks (``with_picks``)."""
         noise = torch.randn(self.n_per_class, latent_dim, generator=torch.Generator().manual_seed(self.seed))
-        extra = torch.randn(self.n_per_class, picks, generator=torch.Generator().manual_seed(self.seed + 1))
-        return torch.cat([noise, extra], dim=1)
+        return with_picks(noise, picks, seed=self.seed + 1)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
