@@ -36,6 +36,16 @@ def test_eval_is_reproducible(untrained_checkpoint, tiny_mnist):
     assert evaluate(untrained_checkpoint, tiny_mnist, n_per_class=8, seed=3) == first
 
 
+def test_eval_says_when_precision_and_recall_average_over_parts(untrained_checkpoint, tiny_mnist):
+    counts = embedded_test_split("mnist", str(tiny_mnist.resolve()), 28).labels.bincount()
+    most = counts.max().item()  # the test split's largest class sets how many reference-sized parts fit
+    for n_per_class, parts in ((most, 1), (3 * most, 3)):
+        report = evaluate(untrained_checkpoint, tiny_mnist, n_per_class=n_per_class)
+        assert report["precision_recall_parts"] == parts
+        table = (untrained_checkpoint.parent / "metrics.md").read_text()
+        assert ("Precision and recall are means over 3 disjoint parts" in table) == (parts == 3)
+
+
 def test_eval_errors_name_the_fix(run_script, tmp_path, tiny_mnist, untrained_checkpoint):
     with pytest.raises(SystemExit, match="no checkpoint given: pass ckpt_path="):
         run_script("eval")

@@ -27,7 +27,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"({report['n_per_class']} per class, seed {report['seed']}) against the test split, in the feature space "
         f"of the committed {report['dataset']} classifier (test accuracy {report['classifier']['test_accuracy']:.2%}). "
         f"Floor: {floor['n_images']} held-out real training images measured the same way, the best a generator "
-        "can score at this sample count. What each number means: docs/metrics.md.",
+        "can score at this sample count.",
+        *protocol_lines(report),
+        "What each number means: docs/metrics.md.",
         "",
         "| metric | model | real-data floor | better |",
         "|---|---:|---:|---|",
@@ -38,6 +40,17 @@ def markdown(report: dict[str, Any]) -> str:
     for condition, values in report.get("per_condition", {}).get("model", {}).items():
         lines += per_condition_lines(condition, values, report["per_condition"]["floor"][condition])
     return "\n".join(lines) + "\n"
+
+
+def protocol_lines(report: dict[str, Any]) -> list[str]:
+    """A sentence when precision and recall are means over parts of the sample (``reference_sized_parts``)."""
+    parts = report.get("precision_recall_parts", 1)  # reports written before the key existed: one set
+    if parts < 2:
+        return []
+    return [
+        f"Precision and recall are means over {parts} disjoint parts of the generated images, each holding the "
+        "test split's count of every label: k-NN balls shrink as a set grows, so sets of equal size are compared."
+    ]
 
 
 def column(name: str) -> tuple[str, str]:

@@ -181,6 +181,7 @@ def measure_generator(
     """``{"model": metrics, "floor": metrics}`` for ``n_per_class`` samples of every class (seeded).
 
     Both dicts hold METRICS, each condition's accuracy (datasets with several conditions) and ``n_images``;
+    ``precision_recall_parts`` is how many reference-sized parts the model's precision and recall average over;
     ``per_condition_table`` adds ``"per_condition": {"model": ..., "floor": ...}`` (``per_condition``).
     The real images are loaded at ``image_size``, the size the generator was trained at, so real and generated
     images take the same resize to the classifier's 28 px.
@@ -196,7 +197,11 @@ def measure_generator(
     sample = embed(classifier, images, labels)
     model = quality(sample, reference, seed, kid_subsets, conditions)
     floor = floor_quality(dataset, data_dir, image_size, n_per_class, seed, kid_subsets)
-    measured: dict[str, Any] = {"model": {**model, "n_images": len(labels)}, "floor": dict(floor)}  # a copy
+    measured: dict[str, Any] = {
+        "model": {**model, "n_images": len(labels)},
+        "floor": dict(floor),  # a copy
+        "precision_recall_parts": len(reference_sized_parts(sample, reference)),
+    }
     if conditions is not None and per_condition_table:
         real = embedded_floor(dataset, data_dir, image_size, n_per_class)
         measured["per_condition"] = {
