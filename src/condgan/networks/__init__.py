@@ -6,6 +6,7 @@ every discriminator as ``D(images, labels) -> scores (B,)`` (raw scores, no sigm
 
 from condgan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from condgan.networks.mlp import MLPDiscriminator, MLPGenerator
+from condgan.networks.multiscale import TwoScaleDCGANDiscriminator
 from condgan.networks.resnet import ResNetDiscriminator, ResNetGenerator
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "MLPGenerator",
     "ResNetDiscriminator",
     "ResNetGenerator",
+    "TwoScaleDCGANDiscriminator",
 ]
