@@ -6,7 +6,6 @@ every discriminator as ``D(images, labels) -> scores (B,)`` (raw scores, no sigm
 
 from condgan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from condgan.networks.mlp import MLPDiscriminator, MLPGenerator
-from condgan.networks.multiscale import TwoScaleDCGANDiscriminator
 from condgan.networks.resnet import ResNetDiscriminator, ResNetGenerator
 
 __all__ = [
@@ -16,5 +15,4 @@ __all__ = [
     "MLPGenerator",
     "ResNetDiscriminator",
     "ResNetGenerator",
-    "TwoScaleDCGANDiscriminator",
 ]
