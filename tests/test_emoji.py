@@ -346,9 +346,11 @@ def test_quality_metrics_measure_every_nth_and_the_last_epoch(epoch, global_step
     from types import SimpleNamespace
 
     from condgan.training.callbacks import QualityMetrics
+    from condgan.training.callbacks.schedule import epoch_due
 
     trainer = SimpleNamespace(current_epoch=epoch, global_step=global_step, max_epochs=max_epochs, max_steps=max_steps)
     assert QualityMetrics(every_n_epochs=10).due(trainer) is due
+    assert epoch_due(trainer, 10) is due  # the sample grid's rule too
 
 
 def test_bench_counts_epochs_when_val_fid_is_logged_every_10_epochs() -> None:

@@ -31,6 +31,16 @@ def test_default_trains_under_bf16_autocast_with_channels_last(run_cli):
     assert (run_dir / "samples" / "epoch_000.png").is_file()
 
 
+def test_sample_grid_every_n_epochs_draws_every_nth_and_the_last_epoch(run_cli):
+    run_dir = run_cli("trainer.max_epochs=3", "test=false", "callbacks.sample_grid.every_n_epochs=2")
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+
+
+def test_sample_grid_every_0_epochs_is_refused(run_cli):
+    with pytest.raises(SystemExit, match=r"sample grid needs n_per_class and every_n_epochs >= 1, got 10 and 0"):
+        run_cli("trainer.max_epochs=1", "test=false", "callbacks.sample_grid.every_n_epochs=0")
+
+
 def test_a_minibatch_std_group_of_one_is_refused(run_cli):
     with pytest.raises(SystemExit, match=r"minibatch_std=1 is not a group size: pass 2 or more, or 0"):
         run_cli("trainer.max_epochs=1", "test=false", "model.discriminator.minibatch_std=1")

@@ -108,7 +108,10 @@ def loss_curves_section(run: RunFolder, figures_dir: Path) -> Section:
 def samples_section(run: RunFolder, figures_dir: Path, epochs_shown: int) -> Section:
     grids = run.sample_grids()
     if not grids:
-        missing = f"no `samples/epoch_*.png`: the `sample_grid` callback writes one after every epoch; {RETRAIN}."
+        missing = (
+            f"no `samples/epoch_*.png`: the `sample_grid` callback writes one every `every_n_epochs` epochs and "
+            f"after the last; {RETRAIN}."
+        )
         return Section("Samples", [Missing(missing)])
     gif = figures_dir / SAMPLES_GIF
     write_samples_gif(grids, gif)
@@ -118,7 +121,7 @@ def samples_section(run: RunFolder, figures_dir: Path, epochs_shown: int) -> Sec
         "keeps the same noise in every epoch."
     )
     shown = [Figure(grids[e].relative_to(run.path), f"epoch {e}") for e in epochs_to_show(epochs, epochs_shown)]
-    return Section("Samples", [about, *shown, Figure(gif.relative_to(run.path), "every epoch, one frame each")])
+    return Section("Samples", [about, *shown, Figure(gif.relative_to(run.path), "every grid, one frame each")])
 
 
 def interpolation_section(run: RunFolder, figures_dir: Path, steps: int, seed: int) -> Section:

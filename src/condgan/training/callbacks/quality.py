@@ -3,6 +3,7 @@
 import lightning as L
 
 from condgan.metrics import UnsupportedDatasetError, load_classifier, measure_generator, metric_names
+from condgan.training.callbacks.schedule import epoch_due
 
 # The override that turns this callback off, with the checkpoint that ranks epochs by its val/fid.
 WITHOUT_QUALITY_METRICS = "callbacks=no_quality"
@@ -69,14 +70,7 @@ class QualityMetrics(L.Callback):
             )
 
     def due(self, trainer: L.Trainer) -> bool:
-        """Every ``every_n_epochs``-th epoch, and the last one that max_epochs or max_steps allow, so a run
-        shorter than ``every_n_epochs`` epochs (or one ending between two measurements) is measured at its end."""
-        epochs = trainer.current_epoch + 1
-        steps_after_epoch = trainer.global_step + trainer.global_step // epochs  # the same number of steps again
-        last = (trainer.max_epochs is not None and 0 < trainer.max_epochs <= epochs) or (
-            0 < trainer.max_steps < steps_after_epoch
-        )
-        return last or epochs % self.every_n_epochs == 0
+        return epoch_due(trainer, self.every_n_epochs)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not self.due(trainer):
