@@ -286,22 +286,6 @@ def test_best_checkpoint_is_chosen_by_fid_and_last_follows_training(run_cli, mon
     assert float(ranking["best_model_score"]) == 1.0
 
 
-def test_best_checkpoint_ranks_the_last_epoch_between_two_readings(run_cli, monkeypatch):
-    fids = iter([3.0, 2.0])  # measured after epochs 2 and 3 (the last): the last is best
-
-    def scripted_measurement(*args, **kwargs) -> dict[str, dict[str, float]]:
-        return {"model": dict.fromkeys(METRICS, 0.0) | {"fid": next(fids)}, "floor": dict.fromkeys(METRICS, 0.0)}
-
-    monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", scripted_measurement)
-    run_dir = run_cli("trainer.max_epochs=3", "test=false", "callbacks.quality_metrics.every_n_epochs=2")
-    checkpoints = run_dir / "checkpoints"
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_002.ckpt", "last.ckpt"]
-    states = read_checkpoint(checkpoints / "last.ckpt")["callbacks"]
-    key = next(key for key in states if "val/fid" in key)
-    assert key.startswith("ModelCheckpoint{")  # the key of checkpoints written before BestCheckpoint: they resume
-    assert float(states[key]["best_model_score"]) == 2.0
-
-
 def test_callback_measures_kid_on_its_own_subset_count(run_cli, monkeypatch):
     calls = []
 
