@@ -23,7 +23,7 @@ from condgan.metrics.features import Embedded, embed
 from condgan.metrics.measure import distances, label_accuracy, quality, reference_sized_parts
 from condgan.metrics.reference import embedded_test_split, holdout_split
 from condgan.metrics.train_classifier import main as train_classifier_main
-from condgan.training.callbacks import QualityMetrics
+from condgan.training.callbacks import BestCheckpoint, QualityMetrics
 from condgan.training.callbacks.quality import WITHOUT_QUALITY_METRICS
 from tests.helpers import ROOT, tiny_digits
 
@@ -284,6 +284,29 @@ def test_best_checkpoint_is_chosen_by_fid_and_last_follows_training(run_cli, mon
     assert last["epoch"] == 2  # not the best epoch: the file to resume from
     ranking = next(state for key, state in last["callbacks"].items() if "val/fid" in key)
     assert float(ranking["best_model_score"]) == 1.0
+
+
+def test_best_checkpoint_ranks_the_last_epoch_between_two_readings(run_cli, monkeypatch):
+    fids = iter([3.0, 2.0])  # measured after epochs 2 and 3 (the last, not a multiple of 2): the last is best
+
+    def scripted_measurement(*args, **kwargs) -> dict[str, dict[str, float]]:
+        return {"model": dict.fromkeys(METRICS, 0.0) | {"fid": next(fids)}, "floor": dict.fromkeys(METRICS, 0.0)}
+
+    monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", scripted_measurement)
+    run_dir = run_cli("trainer.max_epochs=3", "test=false", "callbacks.quality_metrics.every_n_epochs=2")
+    checkpoints = run_dir / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_002.ckpt", "last.ckpt"]
+    assert next(fids, None) is None  # measured exactly twice
+    states = read_checkpoint(checkpoints / "last.ckpt")["callbacks"]
+    key = next(key for key in states if "val/fid" in key)
+    # ModelCheckpoint's key at the measured cadence: checkpoints written before BestCheckpoint resume with it
+    assert key.startswith("ModelCheckpoint{") and "'every_n_epochs': 2" in key
+    assert float(states[key]["best_model_score"]) == 2.0
+
+
+def test_best_checkpoint_refuses_a_cadence_below_one():
+    with pytest.raises(ValueError, match=r"every_n_epochs >= 1.*save_top_k=0"):
+        BestCheckpoint(monitor="val/fid", every_n_epochs=0)
 
 
 def test_callback_measures_kid_on_its_own_subset_count(run_cli, monkeypatch):
