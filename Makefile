@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 LOCK_VENV := .venv-lock
 LATEST_VENV := .venv-latest
+UNIT_TESTS := -m "not slow and not container and not e2e and not install and not database"
 
 .PHONY: help install install-train data train test test-e2e test-install test-slow test-database test-container test-latest lint lock bench bench-quality clean
 
@@ -30,8 +31,8 @@ data: install-train  ## fetch MNIST into data/ (offline fallback included)
 train: data  ## the default experiment; extra Hydra overrides via ARGS="trainer.max_epochs=1"
 	$(PY) run.py $(ARGS)
 
-test: install  ## the unit tests, every module, offline, in a few minutes (CI runs them first)
-	$(PY) -m pytest -m "not slow and not container and not e2e and not install and not database" $(ARGS)
+test: install  ## the unit tests, every module, offline, in a few minutes, a process per core (CI runs them first)
+	$(PY) -m pytest --numprocesses=auto --maxprocesses=4 $(UNIT_TESTS) $(ARGS)
 
 test-e2e: install  ## every documented command run as typed, and the other multi-process runs (CI runs them)
 	$(PY) -m pytest -m e2e $(ARGS)
@@ -59,13 +60,13 @@ test-latest:  ## the unit tests on the newest Lightning, Hydra, torchmetrics, W&
 	grep -E '^(torch|torchvision)==' constraints.txt > $(LATEST_VENV)/torch-only.txt
 	$(LATEST_VENV)/bin/python -m pip install --quiet --constraint $(LATEST_VENV)/torch-only.txt -e '.[dev]'
 	$(LATEST_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(lightning|hydra-core|omegaconf|torchmetrics|wandb|fastapi|torch|torchvision) '
-	$(LATEST_VENV)/bin/python -m pytest -m "not slow and not container and not e2e and not install and not database" -p no:cacheprovider $(ARGS)
+	$(LATEST_VENV)/bin/python -m pytest --numprocesses=auto --maxprocesses=4 $(UNIT_TESTS) -p no:cacheprovider $(ARGS)
 
 lock:  ## refresh constraints.txt: newest versions pyproject.toml allows, kept only if the fast tests pass with them
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
-	$(LOCK_VENV)/bin/python -m pytest -m "not slow and not container and not e2e and not install and not database" -q -p no:cacheprovider
+	$(LOCK_VENV)/bin/python -m pytest --numprocesses=auto --maxprocesses=4 $(UNIT_TESTS) -q -p no:cacheprovider
 	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable \
 		| sed -E 's/\+[A-Za-z0-9.]+$$//'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
