@@ -304,6 +304,22 @@ def test_best_checkpoint_ranks_the_last_epoch_between_two_readings(run_cli, monk
     assert float(states[key]["best_model_score"]) == 2.0
 
 
+def test_a_run_ranked_by_lightnings_modelcheckpoint_resumes_with_its_best(run_cli, monkeypatch):
+    fids = iter([1.0, 2.0, 3.0])  # epoch 0 stays the best across the resume
+
+    def scripted_measurement(*args, **kwargs) -> dict[str, dict[str, float]]:
+        return {"model": dict.fromkeys(METRICS, 0.0) | {"fid": next(fids)}, "floor": dict.fromkeys(METRICS, 0.0)}
+
+    monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", scripted_measurement)
+    before = "callbacks.model_checkpoint._target_=lightning.pytorch.callbacks.ModelCheckpoint"  # the earlier config
+    run_dir = run_cli("trainer.max_epochs=2", "test=false", before)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    run_cli("trainer.max_epochs=3", "test=false", f"ckpt_path={last}", run_dir=run_dir)
+    # A best score forgotten on resume would keep epoch 2 (FID 3) beside epoch 0
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
+    assert read_checkpoint(last)["epoch"] == 2
+
+
 def test_best_checkpoint_refuses_a_cadence_below_one():
     with pytest.raises(ValueError, match=r"every_n_epochs >= 1.*save_top_k=0"):
         BestCheckpoint(monitor="val/fid", every_n_epochs=0)
