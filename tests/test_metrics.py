@@ -321,7 +321,7 @@ def test_a_run_ranked_by_lightnings_modelcheckpoint_resumes_with_its_best(run_cl
 
 
 def test_best_checkpoint_refuses_a_cadence_below_one():
-    with pytest.raises(ValueError, match=r"every_n_epochs >= 1.*save_top_k=0"):
+    with pytest.raises(ValueError, match=r"every_n_epochs=0: set .* to 1 or more .* callbacks.model_checkpoint=null"):
         BestCheckpoint(monitor="val/fid", every_n_epochs=0)
 
 

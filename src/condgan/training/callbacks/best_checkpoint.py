@@ -19,8 +19,9 @@ class BestCheckpoint(ModelCheckpoint):
     def __init__(self, every_n_epochs: int = 1, **kwargs: Any):
         if every_n_epochs < 1:
             raise ValueError(
-                f"the best checkpoint needs every_n_epochs >= 1, got {every_n_epochs}: set "
-                "callbacks.quality_metrics.every_n_epochs, or callbacks.model_checkpoint.save_top_k=0 to keep none"
+                f"the best checkpoint ranks every N-th epoch, N >= 1, got every_n_epochs={every_n_epochs}: set "
+                "callbacks.quality_metrics.every_n_epochs to 1 or more (the best checkpoint follows it), or keep "
+                "last.ckpt only: callbacks.model_checkpoint=null"
             )
         super().__init__(every_n_epochs=1, **kwargs)
         self.measured_every_n_epochs = every_n_epochs
