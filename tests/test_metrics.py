@@ -4,6 +4,7 @@ the committed classifiers, and the training callback. Images are built here: CI 
 import csv
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -271,13 +272,18 @@ def test_callback_logs_every_metric_and_its_floor(run_cli):
     assert float(row["val/fid_floor"]) < float(row["val/fid"])  # one epoch of training is far from real data
 
 
-def test_best_checkpoint_is_chosen_by_fid_and_last_follows_training(run_cli, monkeypatch):
-    fids = iter([3.0, 1.0, 2.0])  # epoch 1 is best; epoch 2 gets worse
+def script_fids(monkeypatch, fids: Iterator[float]) -> None:
+    """The quality callback reads the next of ``fids`` as each measured epoch's FID (the other metrics 0)."""
 
     def scripted_measurement(*args, **kwargs) -> dict[str, dict[str, float]]:
         return {"model": dict.fromkeys(METRICS, 0.0) | {"fid": next(fids)}, "floor": dict.fromkeys(METRICS, 0.0)}
 
     monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", scripted_measurement)
+
+
+def test_best_checkpoint_is_chosen_by_fid_and_last_follows_training(run_cli, monkeypatch):
+    fids = iter([3.0, 1.0, 2.0])  # epoch 1 is best; epoch 2 gets worse
+    script_fids(monkeypatch, fids)
     checkpoints = run_cli("trainer.max_epochs=3", "test=false") / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_001.ckpt", "last.ckpt"]
     last = read_checkpoint(checkpoints / "last.ckpt")
@@ -288,11 +294,7 @@ def test_best_checkpoint_is_chosen_by_fid_and_last_follows_training(run_cli, mon
 
 def test_best_checkpoint_ranks_the_last_epoch_between_two_readings(run_cli, monkeypatch):
     fids = iter([3.0, 2.0])  # measured after epochs 2 and 3 (the last, not a multiple of 2): the last is best
-
-    def scripted_measurement(*args, **kwargs) -> dict[str, dict[str, float]]:
-        return {"model": dict.fromkeys(METRICS, 0.0) | {"fid": next(fids)}, "floor": dict.fromkeys(METRICS, 0.0)}
-
-    monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", scripted_measurement)
+    script_fids(monkeypatch, fids)
     run_dir = run_cli("trainer.max_epochs=3", "test=false", "callbacks.quality_metrics.every_n_epochs=2")
     checkpoints = run_dir / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_002.ckpt", "last.ckpt"]
@@ -306,11 +308,7 @@ def test_best_checkpoint_ranks_the_last_epoch_between_two_readings(run_cli, monk
 
 def test_a_run_ranked_by_lightnings_modelcheckpoint_resumes_with_its_best(run_cli, monkeypatch):
     fids = iter([1.0, 2.0, 3.0])  # epoch 0 stays the best across the resume
-
-    def scripted_measurement(*args, **kwargs) -> dict[str, dict[str, float]]:
-        return {"model": dict.fromkeys(METRICS, 0.0) | {"fid": next(fids)}, "floor": dict.fromkeys(METRICS, 0.0)}
-
-    monkeypatch.setattr("condgan.training.callbacks.quality.measure_generator", scripted_measurement)
+    script_fids(monkeypatch, fids)
     before = "callbacks.model_checkpoint._target_=lightning.pytorch.callbacks.ModelCheckpoint"  # the earlier config
     run_dir = run_cli("trainer.max_epochs=2", "test=false", before)
     last = run_dir / "checkpoints" / "last.ckpt"
