@@ -318,6 +318,28 @@ def test_a_run_ranked_by_lightnings_modelcheckpoint_resumes_with_its_best(run_cl
     assert read_checkpoint(last)["epoch"] == 2
 
 
+def test_resuming_a_run_stopped_by_max_steps_does_not_rank_its_last_epoch_again(run_cli, monkeypatch):
+    fids = iter([2.0, 1.0])  # epoch 1 (the end of the first fit), then epoch 2 (the resumed fit's only epoch)
+    script_fids(monkeypatch, fids)
+    steps = "++trainer.limit_train_batches=2"  # 4 optimizer steps an epoch: G's and D's
+    measured = "callbacks.quality_metrics.every_n_epochs=2"
+    first = run_cli("trainer.max_epochs=100", "++trainer.max_steps=8", steps, measured, "test=false")
+    last = first / "checkpoints" / "last.ckpt"
+    resumed = run_cli(
+        "trainer.max_epochs=100",
+        "++trainer.max_steps=12",
+        steps,
+        measured,
+        "test=false",
+        f"ckpt_path={last}",
+        run_dir=first.parent / "resumed",
+    )
+    # Lightning replays epoch 1's end before training: ranked there without a score, it warned of a missing val/fid
+    assert "could not find the monitored key" not in (resumed / "train.log").read_text()
+    assert sorted(p.name for p in (resumed / "checkpoints").iterdir()) == ["epoch_002.ckpt", "last.ckpt"]
+    assert read_checkpoint(resumed / "checkpoints" / "last.ckpt")["global_step"] == 12
+
+
 def test_best_checkpoint_refuses_a_cadence_below_one():
     with pytest.raises(ValueError, match=r"every_n_epochs=0: set .* to 1 or more .* callbacks.model_checkpoint=null"):
         BestCheckpoint(monitor="val/fid", every_n_epochs=0)
