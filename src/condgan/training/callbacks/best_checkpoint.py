@@ -16,8 +16,8 @@ class BestCheckpoint(ModelCheckpoint):
     handed, and only the measured ones are handed to it. Other arguments are ModelCheckpoint's.
 
     A run stopped by ``max_steps`` saved last.ckpt inside its final epoch's end; resuming it, Lightning runs that
-    epoch's end again before any batch. That epoch was ranked before the file was written,
-    and its score is not measured again, so nothing is ranked or saved until this fit has trained a batch.
+    epoch's end again before any batch. That epoch was ranked before the file was written and is not measured
+    again, so nothing is ranked or saved until this fit has trained a batch.
     """
 
     def __init__(self, every_n_epochs: int = 1, **kwargs: Any):
