@@ -84,6 +84,8 @@ def test_idx_encoding_rejects_other_types() -> None:
         ("t10k-images-idx3-ubyte", b"\x00\x00"),  # shorter than a header
         ("t10k-labels-idx1-ubyte", encode_idx(np.zeros(N_TEST - 1, np.uint8))),  # one label short
     ],
+    # Named, not by their bytes: gzip's header holds the time, and pytest-xdist's workers must collect one id
+    ids=["truncated", "still-compressed", "2-d-labels", "short-header", "one-label-short"],
 )
 def test_unreadable_idx_files_name_themselves_and_the_fix(tiny_mnist: Path, file_name: str, data: bytes) -> None:
     raw = raw_dir("mnist", tiny_mnist)
